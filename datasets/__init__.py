@@ -1,0 +1,1 @@
+"""Dataset import, class mapping onto the taxonomy, splits by source image, manifests."""

@@ -1,0 +1,224 @@
+"""`siteguard evaluate`: measure a shipped ONNX model through the real pipeline.
+
+Per-class AP50 and AP50-95 (COCO-style 101-point interpolation) and image-level no-helmet
+precision/recall at the operating thresholds, on a split of a dataset built by
+`siteguard dataset build`, overall and per source. numpy only: no torch needed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import yaml
+
+from siteguard.pipeline.detections import Detections, box_iou
+from siteguard.pipeline.detector import OnnxDetector
+from siteguard.pipeline.rules import RuleConfig, evaluate
+from siteguard.pipeline.taxonomy import default_taxonomy
+
+IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
+
+
+@dataclass
+class ClassScore:
+    name: str
+    gt: int
+    ap50: float
+    ap50_95: float
+
+
+@dataclass
+class ImageLevel:
+    threshold: str
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+
+@dataclass
+class EvalResult:
+    model: str
+    split: str
+    images: int
+    classes: list[ClassScore]
+    no_helmet: ImageLevel
+    per_source: dict[str, list[ClassScore]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["no_helmet"].update(
+            precision=round(self.no_helmet.precision, 4), recall=round(self.no_helmet.recall, 4)
+        )
+        return d
+
+    def table(self) -> str:
+        lines = [
+            f"{self.model} on {self.split} ({self.images} images)",
+            f"{'class':10} {'source':26} {'gt':>6} {'AP50':>7} {'AP50-95':>8}",
+        ]
+        for scope, rows in [("all", self.classes), *sorted(self.per_source.items())]:
+            for c in rows:
+                lines.append(f"{c.name:10} {scope:26} {c.gt:>6} {c.ap50:7.3f} {c.ap50_95:8.3f}")
+        nh = self.no_helmet
+        lines.append(
+            f"image-level no-helmet at {nh.threshold}: precision {nh.precision:.3f} "
+            f"recall {nh.recall:.3f} (tp {nh.tp}, fp {nh.fp}, fn {nh.fn}, tn {nh.tn})"
+        )
+        return "\n".join(lines)
+
+
+@dataclass
+class _Match:
+    scores: list[float] = field(default_factory=list)
+    tp: list[np.ndarray] = field(default_factory=list)  # (len(IOU_THRESHOLDS),) bool per pred
+    gt: int = 0
+
+
+def match_image(pred: np.ndarray, score: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Greedy matching, best score first: (P, T) bool, true positive per IoU threshold."""
+    tp = np.zeros((len(pred), len(IOU_THRESHOLDS)), bool)
+    if not len(pred) or not len(gt):
+        return tp
+    iou = box_iou(pred, gt)
+    order = np.argsort(-score, kind="stable")
+    for t, thr in enumerate(IOU_THRESHOLDS):
+        taken = np.zeros(len(gt), bool)
+        for p in order:
+            cand = np.where(taken, -1.0, iou[p])
+            g = int(cand.argmax())
+            if cand[g] >= thr:
+                taken[g] = True
+                tp[p, t] = True
+    return tp
+
+
+def average_precision(scores: list[float], tp: list[np.ndarray], n_gt: int) -> np.ndarray:
+    """AP per IoU threshold, 101-point interpolated precision envelope (COCO)."""
+    if n_gt == 0:
+        return np.full(len(IOU_THRESHOLDS), np.nan)
+    if not scores:
+        return np.zeros(len(IOU_THRESHOLDS))
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    hits = np.asarray(tp)[order]
+    ctp = np.cumsum(hits, axis=0)
+    cfp = np.cumsum(~hits, axis=0)
+    recall = ctp / n_gt
+    precision = ctp / np.maximum(ctp + cfp, 1)
+    envelope = np.maximum.accumulate(precision[::-1], axis=0)[::-1]
+    points = np.linspace(0, 1, 101)
+    ap = np.zeros(len(IOU_THRESHOLDS))
+    for t in range(len(IOU_THRESHOLDS)):
+        idx = np.searchsorted(recall[:, t], points, side="left")
+        vals = np.where(idx < len(envelope), envelope[np.minimum(idx, len(envelope) - 1), t], 0.0)
+        ap[t] = vals.mean()
+    return ap
+
+
+def read_labels(label_file: Path, names: list[str], w: int, h: int) -> Detections:
+    rows = (
+        [line.split() for line in label_file.read_text().splitlines() if line.strip()]
+        if label_file.exists()
+        else []
+    )
+    if not rows:
+        return Detections.empty()
+    a = np.array(rows, np.float32)
+    cx, cy, bw, bh = a[:, 1] * w, a[:, 2] * h, a[:, 3] * w, a[:, 4] * h
+    tax = default_taxonomy()
+    cls = np.array([tax.id_of(names[int(c)]) for c in a[:, 0]], np.int64)
+    xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+    return Detections(xyxy, np.ones(len(a), np.float32), cls)
+
+
+def evaluate_model(
+    model_path: Path,
+    dataset: Path,
+    split: str = "test",
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    provider: str = "auto",
+) -> EvalResult:
+    detector = OnnxDetector(model_path, provider=provider)  # type: ignore[arg-type]
+    data = yaml.safe_load((dataset / "data.yaml").read_text("utf-8"))
+    names = (
+        [data["names"][k] for k in sorted(data["names"])]
+        if isinstance(data["names"], dict)
+        else list(data["names"])
+    )
+    images = sorted((dataset / "images" / split).glob("*.jpg"))[:limit]
+    if not images:
+        raise FileNotFoundError(f"{dataset}: no images in split {split!r}")
+    tax = default_taxonomy()
+    eval_ids = [tax.id_of(n) for n in detector.card.classes if n in names]
+    matches: dict[tuple[str, int], _Match] = defaultdict(_Match)
+    op_conf = {tax.id_of(c): detector.card.threshold_for(c) for c in detector.card.classes}
+    nh = ImageLevel("operating thresholds", 0, 0, 0, 0)
+    head_id = tax.id_of("head")
+    rules = RuleConfig()
+    for path in images:
+        img = cv2.imread(str(path))
+        if img is None:
+            raise ValueError(f"{path}: unreadable image in the evaluation split")
+        gt = read_labels(
+            dataset / "labels" / split / (path.stem + ".txt"), names, img.shape[1], img.shape[0]
+        )
+        pred = detector.detect([img], conf=0.001)[0]
+        source = path.stem.split("__")[0]
+        for cid in eval_ids:
+            p, g = pred[pred.class_id == cid], gt[gt.class_id == cid]
+            tp = match_image(p.xyxy, p.confidence, g.xyxy)
+            for scope in ("all", source):
+                m = matches[(scope, cid)]
+                m.scores.extend(p.confidence.tolist())
+                m.tp.extend(tp)
+                m.gt += len(g)
+        operating = pred[
+            pred.confidence >= np.array([op_conf.get(int(c), 1.0) for c in pred.class_id])
+        ]
+        has_violation = bool(evaluate(operating, rules))
+        has_head = bool((gt.class_id == head_id).any())
+        nh.tp += has_violation and has_head
+        nh.fp += has_violation and not has_head
+        nh.fn += has_head and not has_violation
+        nh.tn += not has_head and not has_violation
+        if progress:
+            progress(1)
+
+    def scores(scope: str) -> list[ClassScore]:
+        out = []
+        for cid in eval_ids:
+            m = matches[(scope, cid)]
+            if m.gt == 0:
+                continue
+            ap = average_precision(m.scores, m.tp, m.gt)
+            out.append(
+                ClassScore(
+                    tax.name_of(cid), m.gt, round(float(ap[0]), 4), round(float(ap.mean()), 4)
+                )
+            )
+        return out
+
+    sources = sorted({s for s, _ in matches} - {"all"})
+    return EvalResult(
+        model=f"{detector.card.name} {detector.card.version}",
+        split=split,
+        images=len(images),
+        classes=scores("all"),
+        no_helmet=nh,
+        per_source={s: scores(s) for s in sources},
+    )

@@ -1,0 +1,58 @@
+"""The training configuration file: validated, no torch needed to read it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainThresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    conf: float = Field(0.35, ge=0, le=1)
+    iou: float = Field(0.5, ge=0, le=1)
+    per_class: dict[str, float] = Field(default_factory=dict)
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    name: str = Field(description="Model name, used for the run folder and the ONNX file")
+    model: str = Field(
+        description="Architecture yaml (from scratch), a local .pt, or 'package:path' for a "
+        "checkpoint shipped inside an installed Python package"
+    )
+    imgsz: int = Field(640, ge=32)
+    epochs: int = Field(100, ge=1)
+    time_hours: float | None = Field(None, gt=0, description="Wall-clock budget (overrides epochs)")
+    batch: int = Field(16, ge=1)
+    seed: int = 0
+    workers: int = Field(8, ge=0)
+    patience: int = Field(50, ge=0)
+    cache: str | bool = False
+    freeze: int | None = None
+    augment: dict[str, Any] = Field(default_factory=dict)
+    thresholds: TrainThresholds = Field(default_factory=TrainThresholds)
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        return cls.model_validate(yaml.safe_load(Path(path).read_text("utf-8")))
+
+    def resolve_model(self) -> str:
+        """The checkpoint or yaml path to hand to ultralytics."""
+        if ":" in self.model and not Path(self.model).exists():
+            package, rel = self.model.split(":", 1)
+            from importlib import util
+
+            spec = util.find_spec(package)
+            if spec is None or not spec.submodule_search_locations:
+                raise FileNotFoundError(
+                    f"model {self.model!r}: Python package {package!r} is not installed "
+                    "(scripts/setup-train.sh installs the training extras)"
+                )
+            path = Path(next(iter(spec.submodule_search_locations))) / rel
+            if not path.exists():
+                raise FileNotFoundError(f"model {self.model!r}: {path} does not exist")
+            return str(path)
+        return self.model

