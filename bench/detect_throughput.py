@@ -45,9 +45,16 @@ def sample_images(folder: Path | None, n: int, tmp: Path) -> list[Path]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", type=Path, default=None)
-    ap.add_argument("--images", type=Path, default=None, help="folder of JPEGs (default: frames of the sample clip)")
+    ap.add_argument(
+        "--images",
+        type=Path,
+        default=None,
+        help="folder of JPEGs (default: frames of the sample clip)",
+    )
     ap.add_argument("--n", type=int, default=40, help="images per round")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
@@ -94,14 +101,17 @@ def main() -> int:
             fn()
             times[name].append(time.perf_counter() - t0)
     fps = {k: len(images) / statistics.median(v) for k, v in times.items()}
-    print(f"model {det.card.name} {det.card.version} ({det.card.precision}), input "
-          f"{det.input_size[0]}x{det.input_size[1]}, {len(images)} images x {args.rounds} rounds, "
-          f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    print(
+        f"model {det.card.name} {det.card.version} ({det.card.precision}), input "
+        f"{det.input_size[0]}x{det.input_size[1]}, {len(images)} images x {args.rounds} rounds, "
+        f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}"
+    )
     for k, v in fps.items():
         print(f"  {k:22} {v:7.2f} img/s  ({1000 / v:6.1f} ms/img)")
-    print(f"  pipeline / bare        {fps['siteguard pipeline'] / fps['bare session.run']:.3f}  (target >= 0.85)")
+    pipe = fps["siteguard pipeline"]
+    print(f"  pipeline / bare        {pipe / fps['bare session.run']:.3f}  (target >= 0.85)")
     if "ultralytics predict" in fps:
-        print(f"  pipeline / ultralytics {fps['siteguard pipeline'] / fps['ultralytics predict']:.3f}  (target >= 1.5)")
+        print(f"  pipeline / ultralytics {pipe / fps['ultralytics predict']:.3f}  (target >= 1.5)")
     return 0
 
 

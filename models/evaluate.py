@@ -145,6 +145,67 @@ def read_labels(label_file: Path, names: list[str], w: int, h: int) -> Detection
     return Detections(xyxy, np.ones(len(a), np.float32), cls)
 
 
+def predict_split(
+    detector: OnnxDetector,
+    dataset: Path,
+    split: str,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[str, Detections, Detections]]:
+    """(source, prediction at score >= 0.001, ground truth) for each image of a split."""
+    data = yaml.safe_load((dataset / "data.yaml").read_text("utf-8"))
+    names = data["names"]
+    names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+    images = sorted((dataset / "images" / split).glob("*.jpg"))[:limit]
+    if not images:
+        raise FileNotFoundError(f"{dataset}: no images in split {split!r}")
+    out = []
+    for path in images:
+        img = cv2.imread(str(path))
+        if img is None:
+            raise ValueError(f"{path}: unreadable image in the evaluation split")
+        label_file = dataset / "labels" / split / (path.stem + ".txt")
+        gt = read_labels(label_file, names, img.shape[1], img.shape[0])
+        out.append((path.stem.split("__")[0], detector.detect([img], conf=0.001)[0], gt))
+        if progress:
+            progress(1)
+    return out
+
+
+def _image_level(nh: ImageLevel, pred: Detections, gt: Detections, conf: dict[int, float]) -> None:
+    """Count one image: does the rule fire at these thresholds, and is there a bare head?"""
+    keep = pred.confidence >= np.array([conf.get(int(c), 1.0) for c in pred.class_id])
+    has_violation = bool(evaluate(pred[keep], RuleConfig()))
+    has_head = bool((gt.class_id == default_taxonomy().id_of("head")).any())
+    nh.tp += has_violation and has_head
+    nh.fp += has_violation and not has_head
+    nh.fn += has_head and not has_violation
+    nh.tn += not has_head and not has_violation
+
+
+def operating_conf(detector: OnnxDetector) -> dict[int, float]:
+    tax = default_taxonomy()
+    return {tax.id_of(c): detector.card.threshold_for(c) for c in detector.card.classes}
+
+
+def no_helmet_sweep(
+    detector: OnnxDetector,
+    predictions: list[tuple[str, Detections, Detections]],
+    thresholds: np.ndarray | None = None,
+) -> list[tuple[float, ImageLevel]]:
+    """Image-level no-helmet precision/recall over a range of bare-head thresholds."""
+    head_id = default_taxonomy().id_of("head")
+    grid = thresholds if thresholds is not None else np.round(np.arange(0.05, 0.96, 0.05), 2)
+    rows = []
+    for t in grid:
+        conf = {**operating_conf(detector), head_id: float(t)}
+        nh = ImageLevel(f"head >= {t:.2f}", 0, 0, 0, 0)
+        for _, pred, gt in predictions:
+            _image_level(nh, pred, gt, conf)
+        rows.append((float(t), nh))
+    return rows
+
+
 def evaluate_model(
     model_path: Path,
     dataset: Path,
@@ -154,31 +215,14 @@ def evaluate_model(
     provider: str = "auto",
 ) -> EvalResult:
     detector = OnnxDetector(model_path, provider=provider)  # type: ignore[arg-type]
-    data = yaml.safe_load((dataset / "data.yaml").read_text("utf-8"))
-    names = (
-        [data["names"][k] for k in sorted(data["names"])]
-        if isinstance(data["names"], dict)
-        else list(data["names"])
-    )
-    images = sorted((dataset / "images" / split).glob("*.jpg"))[:limit]
-    if not images:
-        raise FileNotFoundError(f"{dataset}: no images in split {split!r}")
+    predictions = predict_split(detector, dataset, split, limit, progress)
     tax = default_taxonomy()
-    eval_ids = [tax.id_of(n) for n in detector.card.classes if n in names]
+    present = {int(c) for _, _, gt in predictions for c in gt.class_id}
+    eval_ids = [tax.id_of(n) for n in detector.card.classes if tax.id_of(n) in present]
     matches: dict[tuple[str, int], _Match] = defaultdict(_Match)
-    op_conf = {tax.id_of(c): detector.card.threshold_for(c) for c in detector.card.classes}
     nh = ImageLevel("operating thresholds", 0, 0, 0, 0)
-    head_id = tax.id_of("head")
-    rules = RuleConfig()
-    for path in images:
-        img = cv2.imread(str(path))
-        if img is None:
-            raise ValueError(f"{path}: unreadable image in the evaluation split")
-        gt = read_labels(
-            dataset / "labels" / split / (path.stem + ".txt"), names, img.shape[1], img.shape[0]
-        )
-        pred = detector.detect([img], conf=0.001)[0]
-        source = path.stem.split("__")[0]
+    op_conf = operating_conf(detector)
+    for source, pred, gt in predictions:
         for cid in eval_ids:
             p, g = pred[pred.class_id == cid], gt[gt.class_id == cid]
             tp = match_image(p.xyxy, p.confidence, g.xyxy)
@@ -187,17 +231,7 @@ def evaluate_model(
                 m.scores.extend(p.confidence.tolist())
                 m.tp.extend(tp)
                 m.gt += len(g)
-        operating = pred[
-            pred.confidence >= np.array([op_conf.get(int(c), 1.0) for c in pred.class_id])
-        ]
-        has_violation = bool(evaluate(operating, rules))
-        has_head = bool((gt.class_id == head_id).any())
-        nh.tp += has_violation and has_head
-        nh.fp += has_violation and not has_head
-        nh.fn += has_head and not has_violation
-        nh.tn += not has_head and not has_violation
-        if progress:
-            progress(1)
+        _image_level(nh, pred, gt, op_conf)
 
     def scores(scope: str) -> list[ClassScore]:
         out = []
@@ -217,7 +251,7 @@ def evaluate_model(
     return EvalResult(
         model=f"{detector.card.name} {detector.card.version}",
         split=split,
-        images=len(images),
+        images=len(predictions),
         classes=scores("all"),
         no_helmet=nh,
         per_source={s: scores(s) for s in sources},

@@ -74,6 +74,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     v.set_defaults(func=run_evaluate)
 
+    c = sub.add_parser(
+        "calibrate",
+        help="choose the bare-head threshold on the validation split and write it to the card",
+    )
+    c.add_argument("model", type=Path)
+    c.add_argument(
+        "--data", type=Path, required=True, help="dataset built by `siteguard dataset build`"
+    )
+    c.add_argument("--split", default="val", choices=["train", "val"], help="never the test split")
+    c.add_argument(
+        "--min-precision", type=float, default=0.90, help="image-level no-helmet precision to reach"
+    )
+    c.add_argument("--dry-run", action="store_true", help="print the sweep, do not change the card")
+    c.set_defaults(func=run_calibrate)
+
     p = sub.add_parser(
         "pseudo-label",
         help="person pseudo-labels for sets without person boxes (needs the training extras)",
@@ -177,6 +192,50 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(result.to_json(), indent=2))
         print(f"wrote {args.json}")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from siteguard.models.evaluate import no_helmet_sweep, predict_split
+    from siteguard.models.export import write_card
+    from siteguard.pipeline.detector import OnnxDetector
+
+    detector = OnnxDetector(args.model)
+    n = len(list((args.data / "images" / args.split).glob("*.jpg")))
+    progress = Progress(n, "calibrate")
+    predictions = predict_split(detector, args.data, args.split, progress=progress)
+    progress.close()
+    rows = no_helmet_sweep(detector, predictions)
+    print(f"image-level no-helmet on {args.split} ({len(predictions)} images)")
+    print(f"{'head >=':>8} {'precision':>9} {'recall':>7}")
+    for t, nh in rows:
+        print(f"{t:8.2f} {nh.precision:9.3f} {nh.recall:7.3f}")
+    ok = [(t, nh) for t, nh in rows if nh.precision >= args.min_precision and nh.tp > 0]
+    if not ok:
+        print(f"no threshold reaches precision {args.min_precision}: card unchanged")
+        return 1
+    t, nh = ok[0]  # the lowest threshold that is precise enough keeps the most recall
+    print(f"chosen: head >= {t:.2f} (precision {nh.precision:.3f}, recall {nh.recall:.3f})")
+    if not args.dry_run:
+        card = detector.card
+        per_class = dict(card.thresholds.per_class, head=t)
+        new = card.model_copy(
+            update={
+                "thresholds": card.thresholds.model_copy(update={"per_class": per_class}),
+                "training": dict(
+                    card.training,
+                    head_threshold_calibration={
+                        "split": args.split,
+                        "images": len(predictions),
+                        "min_precision": args.min_precision,
+                        "precision": round(nh.precision, 4),
+                        "recall": round(nh.recall, 4),
+                    },
+                ),
+            }
+        )
+        write_card(new, detector.onnx_path)
+        print(f"wrote the head threshold into {detector.onnx_path.stem}.card.json")
     return 0
 
 

