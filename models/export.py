@@ -43,7 +43,7 @@ def export_onnx(
     thresholds: Thresholds,
     manifest_path: Path | None = None,
     training: dict[str, Any] | None = None,
-    opset: int = 17,
+    opset: int = 19,
 ) -> Path:
     """Export ``weights`` to ``out_dir/<name>.onnx`` and write its card; return the ONNX path."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
