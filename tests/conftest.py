@@ -15,3 +15,12 @@ SHARED = REPO.parent / "shared"
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def broker(tmp_path):
+    from services import Mosquitto
+
+    b = Mosquitto(tmp_path / "broker").start()
+    yield b
+    b.stop()

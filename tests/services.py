@@ -1,0 +1,108 @@
+"""Real services for integration tests: a Mosquitto broker and an MQTT subscriber.
+
+Installed by scripts/system-deps.sh (scripts/test runs it); a missing binary fails the
+test with that instruction rather than skipping it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+class Mosquitto:
+    """A real broker on loopback; stop() and start() again keep port and persisted state."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(exe).exists():
+            raise RuntimeError("mosquitto is not installed: run scripts/system-deps.sh")
+        self.exe = exe
+        self.port = port or free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f"persistence true\npersistence_location {workdir}/\nautosave_interval 1\n"
+            "max_queued_messages 100000\n"
+        )
+        self.log = workdir / "mosquitto.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Mosquitto:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=log, stderr=log)
+        wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+
+class Collector:
+    """A durable MQTT 5 subscriber (persistent session) that records what arrives."""
+
+    def __init__(self, port: int, topic: str, client_id: str = "test-collector") -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.topic = topic
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        self.client.on_connect = lambda c, *_: c.subscribe(self.topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.2, 1)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", port, keepalive=10, clean_start=False, properties=props)
+        self.client.loop_start()
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+
+    def wait_for(self, count: int, timeout: float = 30.0, topic_suffix: str = "") -> list[bytes]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.payloads(topic_suffix)
+            if len(got) >= count:
+                return got
+            time.sleep(0.05)
+        raise TimeoutError(f"only {len(self.payloads(topic_suffix))} of {count} messages arrived")
+
+    def payloads(self, topic_suffix: str = "") -> list[bytes]:
+        with self._lock:
+            return [p for t, p, _ in self.messages if t.endswith(topic_suffix)]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
