@@ -1,0 +1,199 @@
+"""Camera streams: a reader thread per camera that always holds the newest frame.
+
+* RTSP (over TCP) or a video file, decoded by OpenCV's FFmpeg backend.
+* Newest wins: the detector takes the latest frame; frames it never took are counted as
+  dropped, so a slow detector never builds a backlog.
+* Watchdog: a stream that errors, stalls (FFmpeg's 5 s socket timeout) or ends is reopened
+  with exponential backoff; each online/offline change is reported through a callback.
+* Credentials in URLs never reach a log line or a status message (`redact`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from siteguard.pipeline.zones import Zone
+
+log = logging.getLogger(__name__)
+# FFmpeg options for every capture this process opens: RTSP over TCP, 5 s socket timeout.
+os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp|stimeout;5000000")
+
+
+def redact(url: str) -> str:
+    """``rtsp://user:pass@host/x`` -> ``rtsp://***@host/x``; anything else unchanged."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "***@", url)
+
+
+class MotionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    pixel_delta: int = Field(
+        18, ge=1, le=255, description="Grey-level change that counts as motion"
+    )
+    min_changed: float = Field(0.002, ge=0, le=1, description="Share of pixels that must change")
+    full_check_s: float = Field(10.0, gt=0, description="Detect at least this often, motion or not")
+
+
+class CameraConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    url: SecretStr = Field(description="rtsp://user:pass@host:554/path or a video file path")
+    detect_fps: float = Field(2.0, gt=0, le=30, description="How often to run the detector")
+    loop: bool = Field(False, description="Files: start again at the end (demos, soak tests)")
+    realtime: bool = Field(True, description="Files: read at the clip's own frame rate")
+    max_backoff_s: float = Field(30.0, gt=0)
+    zones: list[Zone] = Field(default_factory=list)
+    motion: MotionConfig = Field(default_factory=MotionConfig)
+
+    @property
+    def safe_url(self) -> str:
+        return redact(self.url.get_secret_value())
+
+
+class CameraState(StrEnum):
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: npt.NDArray[np.uint8]
+    index: int  # frames read from this camera since start
+    t: float  # monotonic capture time
+    wall: float  # time.time() at capture
+
+
+class CameraReader:
+    """Reads one camera on its own thread; `latest()` returns the newest unseen frame."""
+
+    def __init__(
+        self,
+        config: CameraConfig,
+        on_state: Callable[[str, CameraState, str], None] | None = None,
+        open_capture: Callable[[str], cv2.VideoCapture] | None = None,
+    ) -> None:
+        self.config = config
+        self.state = CameraState.CONNECTING
+        self.frames_read = 0
+        self.frames_dropped = 0
+        self.reconnects = 0
+        self._on_state = on_state
+        self._open = open_capture or (lambda url: cv2.VideoCapture(url, cv2.CAP_FFMPEG))
+        self._lock = threading.Lock()
+        self._latest: Frame | None = None
+        self._taken = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"camera-{config.id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def latest(self) -> Frame | None:
+        """The newest frame not yet taken, or None."""
+        with self._lock:
+            if self._taken or self._latest is None:
+                return None
+            self._taken = True
+            return self._latest
+
+    def _set_state(self, state: CameraState, detail: str) -> None:
+        if state is not self.state:
+            self.state = state
+            log.info("camera %s %s: %s", self.config.id, state.value, detail)
+            if self._on_state:
+                self._on_state(self.config.id, state, detail)
+
+    def _run(self) -> None:
+        backoff = 1.0
+        while not self._stop.is_set():
+            url = self.config.url.get_secret_value()
+            cap = self._open(url)
+            if not cap.isOpened():
+                cap.release()
+                self._set_state(CameraState.OFFLINE, f"cannot open {self.config.safe_url}")
+            else:
+                ended = self._read(cap)
+                cap.release()
+                if ended and self.config.loop:
+                    backoff = 1.0
+                    continue
+                self._set_state(CameraState.OFFLINE, f"stream {self.config.safe_url} stopped")
+            self.reconnects += 1
+            if self._stop.wait(backoff):
+                return
+            backoff = min(backoff * 2, self.config.max_backoff_s)
+
+    def _read(self, cap: cv2.VideoCapture) -> bool:
+        """Read until the stream fails; True when a file ended after giving frames.
+
+        A stalled RTSP stream makes ``read`` fail after FFmpeg's socket timeout, which
+        ends this loop and lets the watchdog reconnect.
+        """
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        is_file = not self.config.safe_url.lower().startswith(("rtsp://", "rtsps://", "http"))
+        pace = 1.0 / fps if (is_file and self.config.realtime) else 0.0
+        got = 0
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            ok, image = cap.read()
+            if not ok or image is None:
+                return is_file and got > 0
+            now = time.monotonic()
+            got += 1
+            if self.state is not CameraState.ONLINE:
+                self._set_state(CameraState.ONLINE, f"receiving {image.shape[1]}x{image.shape[0]}")
+            with self._lock:
+                if not self._taken:
+                    self.frames_dropped += 1
+                self._latest = Frame(image, self.frames_read, now, time.time())
+                self._taken = False
+            self.frames_read += 1
+            if pace:
+                next_due += pace
+                self._stop.wait(max(0.0, next_due - time.monotonic()))
+        return False
+
+
+class MotionGate:
+    """Skip detection on static scenes, with a periodic full check for still violators."""
+
+    def __init__(self, config: MotionConfig) -> None:
+        self.config = config
+        self._ref: npt.NDArray[np.uint8] | None = None
+        self._last_full = -1e9
+        self.skipped = 0
+
+    def should_detect(self, image: npt.NDArray[np.uint8], t: float) -> bool:
+        small = cv2.cvtColor(
+            cv2.resize(image, (96, 54), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY
+        )
+        small = cv2.GaussianBlur(small, (3, 3), 0)
+        cfg = self.config
+        moved = True
+        if self._ref is not None and self._ref.shape == small.shape:
+            changed = np.count_nonzero(cv2.absdiff(small, self._ref) > cfg.pixel_delta)
+            moved = changed / small.size >= cfg.min_changed
+        due = t - self._last_full >= cfg.full_check_s
+        if not cfg.enabled or moved or due:
+            self._ref = small  # compare with the last frame that was analysed
+            self._last_full = t
+            return True
+        self.skipped += 1
+        return False
