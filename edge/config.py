@@ -1,0 +1,94 @@
+"""`site.yaml`: the edge worker's whole configuration, validated (unknown keys refused)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from siteguard.edge.camera import CameraConfig
+from siteguard.edge.evidence_store import EvidenceConfig
+from siteguard.edge.lifecycle import LifecycleConfig
+from siteguard.edge.publisher import MqttConfig
+from siteguard.pipeline.rules import HazardLevel, RuleConfig
+from siteguard.pipeline.tracker import TrackerConfig
+
+
+class ConfigError(ValueError):
+    """The site configuration cannot be used; the message says where and why."""
+
+
+class ZoneRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    edge_unprotected_level: HazardLevel = Field(
+        HazardLevel.MAJOR, description="A person at an unprotected edge or opening"
+    )
+    scaffold_unsafe_level: HazardLevel = Field(
+        HazardLevel.GENERAL,
+        description="No hard hat on a scaffold, or an unprotected working level",
+    )
+
+
+class HttpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(
+        8090, ge=0, lt=65536, description="Evidence, /metrics and /healthz; 0 = any free port"
+    )
+
+
+class EdgeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    site_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    model: Path | None = Field(
+        None, description="ONNX model with its card; default: the shipped one"
+    )
+    provider: str = Field("auto", pattern="^(auto|cpu|cuda)$")
+    threads: int | None = Field(None, ge=1, description="onnxruntime intra-op threads")
+    cameras: list[CameraConfig] = Field(min_length=1)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    outbox: Path = Path("edge-data/outbox.db")
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    rules: RuleConfig = Field(default_factory=RuleConfig)
+    zone_rules: ZoneRules = Field(default_factory=ZoneRules)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    stats_interval_s: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EdgeConfig:
+        ids = [c.id for c in self.cameras]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"camera ids must be unique, got {ids}")
+        for c in self.cameras:
+            if c.motion.enabled and c.motion.full_check_s >= self.lifecycle.end_grace_s:
+                raise ValueError(
+                    f"camera {c.id}: motion.full_check_s ({c.motion.full_check_s}) must be shorter "
+                    f"than lifecycle.end_grace_s ({self.lifecycle.end_grace_s}), or a still "
+                    "violator's event would end between checks"
+                )
+        return self
+
+    @classmethod
+    def load(cls, path: Path) -> EdgeConfig:
+        try:
+            doc = yaml.safe_load(Path(path).read_text("utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        try:
+            config = cls.model_validate(doc)
+        except ValidationError as exc:
+            lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            raise ConfigError(
+                f"{path}: invalid site configuration:\n  " + "\n  ".join(lines)
+            ) from exc
+        base = Path(path).resolve().parent  # relative paths are relative to the config file
+        for c in config.cameras:
+            url = c.url.get_secret_value()
+            if "://" not in url and not Path(url).is_absolute():
+                c.url = type(c.url)(str(base / url))
+        return config

@@ -1,0 +1,127 @@
+"""Evidence on the edge box: an annotated JPEG per event message and a short clip of the
+frames that led up to the start, stored under ``<dir>/<event_id>/`` with retention, and
+referenced from the event by URI (served by the worker's HTTP endpoint).
+
+Storage trouble (disk full, read-only disk) never stops events: the store returns no URI,
+counts the failure, and the event goes out with ``evidence_missing`` set.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+log = logging.getLogger(__name__)
+
+
+class EvidenceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dir: Path = Field(Path("edge-data/evidence"), description="Where evidence files are kept")
+    base_url: str = Field(
+        "http://127.0.0.1:8090/evidence", description="URL prefix the API fetches evidence from"
+    )
+    blur_faces: bool = Field(True, description="Pixelate faces in stored evidence (privacy)")
+    jpeg_quality: int = Field(85, ge=30, le=100)
+    clip_seconds: float = Field(
+        8.0, ge=0, description="Seconds of analysed frames before the start"
+    )
+    retention_days: float = Field(30.0, gt=0)
+    max_total_mb: float = Field(2000.0, gt=0, description="Oldest evidence goes first beyond this")
+
+
+class EvidenceStore:
+    def __init__(self, config: EvidenceConfig) -> None:
+        self.config = config
+        self.failures = 0
+        self.saved = 0
+
+    def _folder(self, event_id: str) -> Path:
+        if not event_id.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"unsafe event id {event_id!r}")
+        return self.config.dir / event_id
+
+    def save_snapshot(self, event_id: str, seq: int, image: npt.NDArray[np.uint8]) -> str | None:
+        try:
+            folder = self._folder(event_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            ok, buf = cv2.imencode(
+                ".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
+            )
+            if not ok:
+                raise OSError("JPEG encoding failed")
+            tmp = folder / f".{seq}.jpg.tmp"
+            tmp.write_bytes(buf.tobytes())
+            tmp.replace(folder / f"{seq}.jpg")
+        except OSError as exc:
+            self.failures += 1
+            log.warning("evidence for %s not stored: %s", event_id, exc)
+            return None
+        self.saved += 1
+        return f"{self.config.base_url.rstrip('/')}/{event_id}/{seq}.jpg"
+
+    def save_clip(
+        self, event_id: str, frames: Sequence[npt.NDArray[np.uint8]], fps: float
+    ) -> str | None:
+        if not frames:
+            return None
+        try:
+            folder = self._folder(event_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            h, w = frames[0].shape[:2]
+            path = folder / "clip.mp4"
+            writer = cv2.VideoWriter(
+                str(path), cv2.VideoWriter.fourcc(*"mp4v"), max(fps, 1.0), (w, h)
+            )
+            for f in frames:
+                if f.shape[:2] == (h, w):
+                    writer.write(f)
+            writer.release()
+            if not path.exists() or path.stat().st_size == 0:
+                raise OSError("clip could not be written")
+        except OSError as exc:
+            self.failures += 1
+            log.warning("evidence clip for %s not stored: %s", event_id, exc)
+            return None
+        return f"{self.config.base_url.rstrip('/')}/{event_id}/clip.mp4"
+
+    def resolve(self, rel: str) -> Path | None:
+        """A served path inside the store, or None (no traversal out of it)."""
+        root = self.config.dir.resolve()
+        path = (root / rel).resolve()
+        if root not in path.parents or not path.is_file():
+            return None
+        return path
+
+    def enforce_retention(self, now: float | None = None) -> int:
+        """Delete event folders older than the retention or beyond the size cap; return count."""
+        root = self.config.dir
+        if not root.is_dir():
+            return 0
+        try:
+            return self._expire(root, now or time.time())
+        except OSError as exc:
+            log.warning("evidence retention skipped: %s", exc)
+            return 0
+
+    def _expire(self, root: Path, now: float) -> int:
+        folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        sizes = {p: sum(f.stat().st_size for f in p.iterdir() if f.is_file()) for p in folders}
+        total = sum(sizes.values())
+        removed = 0
+        for p in folders:
+            too_old = now - p.stat().st_mtime > self.config.retention_days * 86400
+            too_big = total > self.config.max_total_mb * 1e6
+            if not (too_old or too_big):
+                break
+            shutil.rmtree(p, ignore_errors=True)
+            total -= sizes[p]
+            removed += 1
+        return removed

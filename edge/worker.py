@@ -1,0 +1,275 @@
+"""The edge worker: every camera's stream -> detector -> tracker -> rules and zones ->
+hazard lifecycle -> evidence -> durable outbox -> MQTT.
+
+One reader thread and one analysis thread per camera; the detector is shared and runs one
+frame at a time (on a 2-core box parallel sessions only fight over the cores).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from siteguard.edge.camera import CameraConfig, CameraReader, CameraState, MotionGate
+from siteguard.edge.config import EdgeConfig
+from siteguard.edge.evidence_store import EvidenceStore
+from siteguard.edge.lifecycle import HazardLifecycle
+from siteguard.edge.observations import observations
+from siteguard.edge.outbox import Outbox
+from siteguard.edge.publisher import Publisher
+from siteguard.pipeline.detector import OnnxDetector
+from siteguard.pipeline.events import EventState, HazardEvent
+from siteguard.pipeline.evidence import annotate
+from siteguard.pipeline.rules import evaluate
+from siteguard.pipeline.tracker import IouTracker
+
+log = logging.getLogger(__name__)
+
+
+class CameraRunner:
+    """One camera's analysis loop."""
+
+    def __init__(self, cfg: CameraConfig, worker: EdgeWorker) -> None:
+        self.cfg = cfg
+        self.worker = worker
+        self.reader = CameraReader(cfg, on_state=worker.camera_state_changed)
+        self.tracker = IouTracker(worker.config.tracker)
+        self.lifecycle = HazardLifecycle(
+            worker.config.site_id, cfg.id, worker.detector.model, worker.config.lifecycle
+        )
+        self.motion = MotionGate(cfg.motion)
+        clip_len = max(1, int(worker.config.evidence.clip_seconds * cfg.detect_fps))
+        self.recent: deque[Any] = deque(maxlen=clip_len)
+        self.detected = 0
+        self.events = 0
+        self.inference_ms = 0.0
+        self.latency_ms: deque[float] = deque(maxlen=200)  # capture -> into the outbox
+        self.frame_size = (1, 1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"analyse-{cfg.id}", daemon=True)
+
+    def start(self) -> None:
+        self.reader.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.reader.stop()
+        now = time.time()
+        for ev in self.lifecycle.close_all(
+            time.monotonic(), datetime.fromtimestamp(now, UTC), (1, 1)
+        ):
+            self.worker.publisher.send_event(ev.model_copy(update={"frame_width": ev.frame_width}))
+
+    def _run(self) -> None:
+        period = 1.0 / self.cfg.detect_fps
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception:  # one bad frame must not stop the camera
+                log.exception("camera %s: analysis failed on a frame", self.cfg.id)
+            next_due = max(next_due + period, time.monotonic())
+            self._stop.wait(max(0.0, next_due - time.monotonic()))
+
+    def step(self) -> list[HazardEvent]:
+        frame = self.reader.latest()
+        if frame is None or not self.motion.should_detect(frame.image, frame.t):
+            return []
+        w = self.worker
+        t0 = time.perf_counter()
+        with w.detector_lock:
+            dets = w.detector.detect([frame.image])[0]
+        ms = (time.perf_counter() - t0) * 1000
+        self.inference_ms = ms if not self.detected else 0.9 * self.inference_ms + 0.1 * ms
+        self.detected += 1
+        dets = self.tracker.update(dets, frame.t)
+        violations = evaluate(dets, w.config.rules)
+        h, wd = frame.image.shape[:2]
+        self.frame_size = (wd, h)
+        obs = observations(dets, violations, self.cfg.zones, w.config.zone_rules, (wd, h))
+        self.recent.append(frame.image)
+        wall = datetime.fromtimestamp(frame.wall, UTC)
+        events = self.lifecycle.observe(obs, frame.t, wall, (wd, h))
+        out = []
+        for ev in events:
+            if ev.state is not EventState.END:
+                img = annotate(
+                    frame.image, dets, violations, blur_faces=w.config.evidence.blur_faces
+                )
+                uri = w.evidence.save_snapshot(ev.event_id, ev.seq, img)
+                if ev.state is EventState.START:
+                    w.evidence.save_clip(ev.event_id, list(self.recent), self.cfg.detect_fps)
+                ev = ev.model_copy(update={"evidence_uri": uri, "evidence_missing": uri is None})
+            w.publisher.send_event(ev)
+            self.latency_ms.append((time.monotonic() - frame.t) * 1000)
+            self.events += 1
+            out.append(ev)
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        r = self.reader
+        lat = sorted(self.latency_ms)
+        return {
+            "camera_id": self.cfg.id,
+            "state": r.state.value,
+            "frames_in": r.frames_read,
+            "frames_detected": self.detected,
+            "frames_dropped": r.frames_dropped,
+            "motion_skipped": self.motion.skipped,
+            "reconnects": r.reconnects,
+            "inference_ms": round(self.inference_ms, 1),
+            "events": self.events,
+            "open_hazards": self.lifecycle.open_hazards,
+            "latency_p50_ms": round(lat[len(lat) // 2], 1) if lat else None,
+            "latency_p95_ms": round(lat[int(len(lat) * 0.95)], 1) if lat else None,
+        }
+
+
+class EdgeWorker:
+    def __init__(self, config: EdgeConfig, detector: OnnxDetector | None = None) -> None:
+        from siteguard.defaults import default_model_path
+
+        self.config = config
+        self.detector = detector or OnnxDetector(
+            config.model or default_model_path(),
+            provider=config.provider,
+            threads=config.threads,
+        )
+        self.detector_lock = threading.Lock()
+        self.outbox = Outbox(config.outbox)
+        self.publisher = Publisher(config.mqtt, config.site_id, self.outbox)
+        self.evidence = EvidenceStore(config.evidence)
+        self.cameras = {c.id: CameraRunner(c, self) for c in config.cameras}
+        self.started_at = time.monotonic()
+        self._stop = threading.Event()
+        self._http: ThreadingHTTPServer | None = None
+        self._stats_thread = threading.Thread(target=self._stats_loop, name="stats", daemon=True)
+
+    def camera_state_changed(self, camera_id: str, state: CameraState, detail: str) -> None:
+        payload = {
+            "camera_id": camera_id,
+            "state": state.value,
+            "detail": detail,
+            "at": datetime.now(UTC).isoformat(),
+        }
+        self.publisher.send_status(camera_id, json.dumps(payload, ensure_ascii=False))
+
+    def start(self) -> None:
+        self.detector.warmup()
+        self.publisher.start()
+        self._http = ThreadingHTTPServer(
+            (self.config.http.host, self.config.http.port), _handler(self)
+        )
+        threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
+        for cam in self.cameras.values():
+            cam.start()
+        self._stats_thread.start()
+        log.info(
+            "edge worker for site %s: %d camera(s), model %s %s, http on port %d",
+            self.config.site_id,
+            len(self.cameras),
+            self.detector.card.name,
+            self.detector.card.version,
+            self.http_port,
+        )
+
+    @property
+    def http_port(self) -> int:
+        return self._http.server_address[1] if self._http else 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        for cam in self.cameras.values():
+            cam.stop()
+        self.publisher.stop()
+        if self._http:
+            self._http.shutdown()
+        self.outbox.close()
+
+    def _stats_loop(self) -> None:
+        while not self._stop.wait(self.config.stats_interval_s):
+            try:
+                for cam in self.cameras.values():
+                    stats = dict(cam.stats(), outbox_depth=self.outbox.depth())
+                    self.publisher.send_stats(cam.cfg.id, json.dumps(stats))
+                self.evidence.enforce_retention()
+            except Exception:  # the heartbeat must outlive any one failure
+                log.exception("stats heartbeat failed")
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "site_id": self.config.site_id,
+            "mqtt_connected": self.publisher.connected.is_set(),
+            "outbox_depth": self.outbox.depth(),
+            "evidence_failures": self.evidence.failures,
+            "cameras": [c.stats() for c in self.cameras.values()],
+        }
+
+    def metrics_text(self) -> str:
+        lines = [
+            "# TYPE siteguard_outbox_depth gauge",
+            f"siteguard_outbox_depth {self.outbox.depth()}",
+            "# TYPE siteguard_mqtt_connected gauge",
+            f"siteguard_mqtt_connected {int(self.publisher.connected.is_set())}",
+            "# TYPE siteguard_evidence_failures_total counter",
+            f"siteguard_evidence_failures_total {self.evidence.failures}",
+        ]
+        per_camera = {
+            "frames_in": "counter",
+            "frames_detected": "counter",
+            "frames_dropped": "counter",
+            "motion_skipped": "counter",
+            "reconnects": "counter",
+            "events": "counter",
+            "inference_ms": "gauge",
+            "open_hazards": "gauge",
+        }
+        stats = [c.stats() for c in self.cameras.values()]
+        for key, kind in per_camera.items():
+            name = f"siteguard_camera_{key}" + ("_total" if kind == "counter" else "")
+            lines.append(f"# TYPE {name} {kind}")
+            lines += [f'{name}{{camera="{s["camera_id"]}"}} {s[key]}' for s in stats]
+        lines.append("# TYPE siteguard_camera_online gauge")
+        lines += [
+            f'siteguard_camera_online{{camera="{s["camera_id"]}"}} {int(s["state"] == "online")}'
+            for s in stats
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _handler(worker: EdgeWorker) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/metrics":
+                self._send(200, worker.metrics_text().encode(), "text/plain; version=0.0.4")
+            elif self.path == "/healthz":
+                self._send(200, json.dumps(worker.health()).encode(), "application/json")
+            elif self.path.startswith("/evidence/"):
+                path = worker.evidence.resolve(self.path.removeprefix("/evidence/"))
+                if path is None:
+                    self._send(404, b'{"error": "no such evidence"}', "application/json")
+                else:
+                    kind = "image/jpeg" if path.suffix == ".jpg" else "video/mp4"
+                    self._send(200, path.read_bytes(), kind)
+            else:
+                self._send(404, b'{"error": "not found"}', "application/json")
+
+        def _send(self, code: int, body: bytes, kind: str) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler

@@ -1,0 +1,169 @@
+"""The edge worker end to end on one machine: a file camera, a test-built model that
+always sees a bare head on a worker standing in an unprotected edge zone, a real
+Mosquitto broker, evidence served over HTTP."""
+
+import json
+import time
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from onnx_factory import make_model, raw_prediction
+from services import Collector
+
+from siteguard.edge.config import ConfigError, EdgeConfig
+from siteguard.edge.worker import EdgeWorker
+from siteguard.pipeline.decode import OutputKind
+from siteguard.pipeline.events import EventState, HazardEvent
+
+
+@pytest.fixture
+def clip(tmp_path):
+    path = tmp_path / "cam.mp4"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 20, (128, 128))
+    for i in range(40):
+        img = np.full((128, 128, 3), 60, np.uint8)
+        cv2.circle(img, (20 + i * 2, 64), 10, (200, 200, 200), -1)  # something moves
+        w.write(img)
+    w.release()
+    return path
+
+
+@pytest.fixture
+def model(tmp_path):
+    # 64x64 input; frames are 128x128: a person whose feet are at y=116 px, a bare head on it
+    pred = raw_prediction([(32, 32, 16, 52), (32, 12, 8, 8)], [[0.9, 0.0], [0.0, 0.8]])
+    return make_model(tmp_path / "m.onnx", pred, OutputKind.RAW, ["person", "head"])
+
+
+def site_config(tmp_path, clip, model, port, **over):
+    doc = {
+        "site_id": "site-1",
+        "model": str(model),
+        "provider": "cpu",
+        "cameras": [
+            {
+                "id": "cam-1",
+                "url": str(clip),
+                "detect_fps": 5,
+                "loop": True,
+                "motion": {"full_check_s": 1.0},
+                "zones": [
+                    {
+                        "id": "slab-edge",
+                        "kind": "edge",
+                        "polygon": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]],
+                    }
+                ],
+            }
+        ],
+        "mqtt": {"port": port},
+        "outbox": str(tmp_path / "outbox.db"),
+        "evidence": {"dir": str(tmp_path / "evidence"), "clip_seconds": 1},
+        "http": {"port": 0},
+        "lifecycle": {"min_duration_s": 0.5, "min_frames": 2, "end_grace_s": 2.0},
+        "stats_interval_s": 0.5,
+    }
+    doc.update(over)
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_worker_publishes_events_status_stats_and_serves_evidence(tmp_path, clip, model, broker):
+    sub = Collector(broker.port, "siteguard/#")
+    config = EdgeConfig.load(site_config(tmp_path, clip, model, broker.port))
+    worker = EdgeWorker(config)
+    worker.start()
+    try:
+        starts = []
+        deadline = time.monotonic() + 30
+        while len(starts) < 2 and time.monotonic() < deadline:
+            evs = [HazardEvent.model_validate_json(p) for p in sub.payloads("/events")]
+            starts = [e for e in evs if e.state is EventState.START]
+            time.sleep(0.1)
+        kinds = {e.hazard_type.value: e for e in starts}
+        assert set(kinds) == {"no_helmet", "edge_unprotected"}
+        edge = kinds["edge_unprotected"]
+        assert edge.level.value == "major" and edge.zones == ["slab-edge"]
+        assert edge.boxes[0].label == "person" and edge.boxes[0].track_id is not None
+        assert edge.model.name == "tiny-test" and edge.site_id == "site-1"
+        # evidence: the snapshot and the clip are served by the worker
+        assert edge.evidence_uri and not edge.evidence_missing
+        url = edge.evidence_uri.replace(":8090/", f":{worker.http_port}/")
+        jpeg = urllib.request.urlopen(url, timeout=5).read()
+        assert cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape == (128, 128, 3)
+        assert (tmp_path / "evidence" / edge.event_id / "clip.mp4").stat().st_size > 0
+        status = json.loads(sub.wait_for(1, topic_suffix="/cam-1/status")[0])
+        assert status["state"] == "online"
+        stats = json.loads(sub.wait_for(1, topic_suffix="/cam-1/stats")[-1])
+        assert stats["frames_detected"] > 0 and "outbox_depth" in stats
+        metrics = (
+            urllib.request.urlopen(f"http://127.0.0.1:{worker.http_port}/metrics").read().decode()
+        )
+        assert 'siteguard_camera_online{camera="cam-1"} 1' in metrics
+        health = json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{worker.http_port}/healthz").read()
+        )
+        assert health["mqtt_connected"] is True
+        bad = f"http://127.0.0.1:{worker.http_port}/evidence/../../etc/passwd"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(bad)
+    finally:
+        worker.stop()
+    # a clean stop ends every open hazard
+    evs = [HazardEvent.model_validate_json(p) for p in sub.wait_for(4, topic_suffix="/events")]
+    ended = {e.event_id for e in evs if e.state is EventState.END}
+    assert {e.event_id for e in starts} <= ended
+    keys = [(e.event_id, e.seq) for e in evs]
+    assert len(keys) == len(set(keys)), "an (event id, seq) was published twice"
+    sub.close()
+
+
+def test_evidence_disk_trouble_marks_evidence_missing_but_events_flow(
+    tmp_path, clip, model, broker
+):
+    blocker = tmp_path / "evidence"
+    blocker.write_text("a file where the evidence folder should be")  # mkdir will fail
+    sub = Collector(broker.port, "siteguard/+/+/events")
+    worker = EdgeWorker(EdgeConfig.load(site_config(tmp_path, clip, model, broker.port)))
+    worker.start()
+    try:
+        ev = HazardEvent.model_validate_json(sub.wait_for(1)[0])
+        assert ev.evidence_missing and ev.evidence_uri is None
+        assert worker.evidence.failures >= 1
+    finally:
+        worker.stop()
+    sub.close()
+
+
+def test_bad_configs_are_clear_errors(tmp_path, clip, model):
+    path = site_config(tmp_path, clip, model, 1883, cameraz=[])
+    with pytest.raises(ConfigError, match="cameraz"):
+        EdgeConfig.load(path)
+    path = site_config(tmp_path, clip, model, 1883, lifecycle={"end_grace_s": 0.5})
+    with pytest.raises(ConfigError, match="full_check_s"):
+        EdgeConfig.load(path)
+    (tmp_path / "broken.yaml").write_text("site_id: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        EdgeConfig.load(tmp_path / "broken.yaml")
+
+
+def test_evidence_retention_removes_oldest_first(tmp_path):
+    import os
+
+    from siteguard.edge.evidence_store import EvidenceConfig, EvidenceStore
+
+    store = EvidenceStore(EvidenceConfig(dir=tmp_path / "ev", retention_days=1, max_total_mb=1e-3))
+    img = np.zeros((64, 64, 3), np.uint8)
+    for i, age_days in enumerate([3, 0.5, 0.1]):
+        assert store.save_snapshot(f"evt_{i:08d}", 0, img)
+        t = time.time() - age_days * 86400
+        os.utime(tmp_path / "ev" / f"evt_{i:08d}", (t, t))
+    assert store.enforce_retention() >= 1
+    left = sorted(p.name for p in (tmp_path / "ev").iterdir())
+    assert "evt_00000000" not in left and "evt_00000002" in left
+    assert store.resolve("evt_00000002/0.jpg") is not None
+    assert store.resolve("../../etc/passwd") is None
