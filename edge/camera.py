@@ -43,7 +43,7 @@ class MotionConfig(BaseModel):
         18, ge=1, le=255, description="Grey-level change that counts as motion"
     )
     min_changed: float = Field(0.002, ge=0, le=1, description="Share of pixels that must change")
-    full_check_s: float = Field(10.0, gt=0, description="Detect at least this often, motion or not")
+    full_check_s: float = Field(5.0, gt=0, description="Detect at least this often, motion or not")
 
 
 class CameraConfig(BaseModel):

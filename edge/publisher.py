@@ -40,6 +40,9 @@ class MqttConfig(BaseModel):
     ca_file: str | None = None
     keepalive_s: int = Field(30, ge=5)
     max_inflight: int = Field(20, ge=1, le=1000)
+    reconnect_max_s: float = Field(
+        30.0, ge=1, description="Longest wait between reconnect attempts"
+    )
     resend_after_s: float = Field(60.0, gt=0, description="Re-publish what the broker never acked")
 
 
@@ -90,7 +93,7 @@ class Publisher:
         if cfg.tls:
             client.tls_set(ca_certs=cfg.ca_file, cert_reqs=ssl.CERT_REQUIRED)
         client.will_set(self.topics.available, "offline", qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(min_delay=1, max_delay=int(cfg.reconnect_max_s))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages SiteGuard's services and tests use (only what is missing):
-# mosquitto (MQTT broker) and its clients. Needs root or sudo; apt-get update runs once.
+# mosquitto (MQTT broker) and its clients; GStreamer's RTSP server with Debian's python3-gi
+# (tests and the demo stream a real clip over RTSP); ffmpeg. Needs root or sudo.
 set -euo pipefail
-pkgs=(mosquitto mosquitto-clients)
+pkgs=(mosquitto mosquitto-clients ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0
+      gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+      gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -106,3 +106,46 @@ class Collector:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class RtspServer:
+    """scripts/rtsp_server.py under Debian's python3 (GStreamer RTSP server)."""
+
+    def __init__(self, mounts: dict[str, Path], port: int | None = None) -> None:
+        if not Path("/usr/bin/python3").exists():
+            raise RuntimeError("Debian's /usr/bin/python3 is missing: run scripts/system-deps.sh")
+        self.port = port or free_port()
+        self.mounts = mounts
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, name: str) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/{name}"
+
+    def start(self) -> RtspServer:
+        args = [f"{k}={v}" for k, v in self.mounts.items()]
+        self.proc = subprocess.Popen(
+            [
+                "/usr/bin/python3",
+                str(REPO / "scripts" / "rtsp_server.py"),
+                "--port",
+                str(self.port),
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode()
+        if "serving" not in line:
+            raise RuntimeError(f"RTSP server did not start: {line}")
+        wait_port(self.port)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None

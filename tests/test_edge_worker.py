@@ -167,3 +167,8 @@ def test_evidence_retention_removes_oldest_first(tmp_path):
     assert "evt_00000000" not in left and "evt_00000002" in left
     assert store.resolve("evt_00000002/0.jpg") is not None
     assert store.resolve("../../etc/passwd") is None
+
+
+def test_the_default_configuration_is_valid():
+    config = EdgeConfig.model_validate({"site_id": "s", "cameras": [{"id": "c", "url": "x.mp4"}]})
+    assert config.cameras[0].motion.full_check_s < config.lifecycle.end_grace_s
