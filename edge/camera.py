@@ -123,22 +123,31 @@ class CameraReader:
     def _run(self) -> None:
         backoff = 1.0
         while not self._stop.is_set():
-            url = self.config.url.get_secret_value()
-            cap = self._open(url)
-            if not cap.isOpened():
-                cap.release()
-                self._set_state(CameraState.OFFLINE, f"cannot open {self.config.safe_url}")
-            else:
-                ended = self._read(cap)
-                cap.release()
-                if ended and self.config.loop:
+            try:
+                if self._session():
                     backoff = 1.0
                     continue
-                self._set_state(CameraState.OFFLINE, f"stream {self.config.safe_url} stopped")
+            except Exception as exc:  # never let the reader thread die: report and retry
+                log.exception("camera %s: reader failed", self.config.id)
+                self._set_state(CameraState.OFFLINE, f"reader error: {type(exc).__name__}")
             self.reconnects += 1
             if self._stop.wait(backoff):
                 return
             backoff = min(backoff * 2, self.config.max_backoff_s)
+
+    def _session(self) -> bool:
+        """Open the stream and read it; True when a looping file should restart at once."""
+        cap = self._open(self.config.url.get_secret_value())
+        if not cap.isOpened():
+            cap.release()
+            self._set_state(CameraState.OFFLINE, f"cannot open {self.config.safe_url}")
+            return False
+        ended = self._read(cap)
+        cap.release()
+        if ended and self.config.loop:
+            return True
+        self._set_state(CameraState.OFFLINE, f"stream {self.config.safe_url} stopped")
+        return False
 
     def _read(self, cap: cv2.VideoCapture) -> bool:
         """Read until the stream fails; True when a file ended after giving frames.

@@ -168,6 +168,10 @@ class EdgeWorker:
         self._http = ThreadingHTTPServer(
             (self.config.http.host, self.config.http.port), _handler(self)
         )
+        if self.config.http.port == 0:  # an ephemeral port: evidence URIs must name the real one
+            self.evidence.config.base_url = (
+                f"http://{self.config.http.host}:{self.http_port}/evidence"
+            )
         threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
         for cam in self.cameras.values():
             cam.start()

@@ -1,49 +1,221 @@
-"""`siteguard demo`: the main job on the embedded default (the bundled sample clip)."""
+"""`siteguard demo`: the whole edge path on the embedded default, on this machine.
+
+Starts a local Mosquitto broker, a GStreamer RTSP server streaming the bundled sample clip
+(or reads the clip directly when no RTSP server is installed, and says so), the edge worker
+with the sample site configuration, and prints every hazard event as the broker delivers
+it. Ctrl-C (or --duration) stops everything cleanly.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from siteguard import detect_cmd
+from pydantic import SecretStr
+
 from siteguard.defaults import sample_video_path
+
+REPO_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo",
-        help="run detection and the hazard rules on the bundled sample site clip",
-        description="Runs the default model and the no-helmet rule over the bundled sample "
-        "clip (or --video), prints each frame with a violation and writes an annotated video "
-        "to --out.",
+        help="run the edge path on the bundled sample clip: local broker, RTSP stream, edge "
+        "worker, hazard events printed as they arrive",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--video", type=Path, default=None, help="another video instead of the bundled clip"
+        "--video", type=Path, default=None, help="another H.264 MP4 instead of the bundled clip"
     )
     p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("out/demo"),
-        help="folder for the annotated video (default out/demo)",
+        "--model", type=Path, default=None, help="another model (default: the shipped one)"
     )
-    p.add_argument("--every", type=int, default=5, help="detect on every Nth frame (default 5)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--no-rtsp", action="store_true", help="read the clip as a file, no RTSP server")
+    p.add_argument("--data", type=Path, default=Path("out/demo"), help="outbox and evidence folder")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    video = args.video or sample_video_path()
-    if not video.exists():
-        print(f"error: sample video {video} is missing")
-        return 2
-    print(f"SiteGuard demo: detecting on {video} (every {args.every}th frame)")
-    detect_args = argparse.Namespace(
-        paths=[str(video)],
-        model=None,
-        conf=None,
-        json=False,
-        out=args.out,
-        every=args.every,
-        no_blur=False,
-        provider="auto",
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@contextlib.contextmanager
+def local_broker(workdir: Path) -> Iterator[int]:
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(exe).exists():
+        raise RuntimeError(
+            "mosquitto is not installed: run scripts/system-deps.sh (the "
+            "./scripts/siteguard wrapper does this for `demo`)"
+        )
+    port = _free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    proc = subprocess.Popen(
+        [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    return detect_cmd.run(detect_args)
+    try:
+        if not _wait_port(port):
+            raise RuntimeError("the local mosquitto broker did not start")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def rtsp_stream(video: Path) -> Iterator[str | None]:
+    """rtsp://... for the clip, or None when no RTSP server can run here."""
+    script = REPO_SCRIPTS / "rtsp_server.py"
+    probe = (
+        subprocess.run(
+            ["/usr/bin/python3", "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
+            capture_output=True,
+        )
+        if Path("/usr/bin/python3").exists() and script.exists()
+        else None
+    )
+    if probe is None or probe.returncode != 0:
+        yield None
+        return
+    port = _free_port()
+    proc = subprocess.Popen(
+        ["/usr/bin/python3", str(script), "--port", str(port), f"site={video}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"rtsp://127.0.0.1:{port}/site" if _wait_port(port) else None
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def print_events(port: int, stop: threading.Event) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from siteguard.pipeline.events import HazardEvent
+
+    def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        kind = msg.topic.rsplit("/", 1)[-1]
+        if kind == "events":
+            ev = HazardEvent.model_validate_json(msg.payload)
+            where = f" zone {','.join(ev.zones)}" if ev.zones else ""
+            print(
+                f"  EVENT {ev.state.value:6} {ev.hazard_type.value} "
+                f"[{ev.level.value}/{ev.level.zh}]"
+                f"{where} seq {ev.seq} id {ev.event_id}: {ev.reason}",
+                flush=True,
+            )
+            if ev.evidence_uri:
+                print(f"        evidence: {ev.evidence_uri}", flush=True)
+        elif kind == "status":
+            st = json.loads(msg.payload)
+            print(f"  camera {st['camera_id']} {st['state']}: {st['detail']}", flush=True)
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="siteguard-demo-viewer")
+    client.on_connect = lambda c, *_: c.subscribe("siteguard/#", qos=1)
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    stop.wait()
+    client.loop_stop()
+    client.disconnect()
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from siteguard.edge.config import EdgeConfig
+    from siteguard.edge.worker import EdgeWorker
+
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    video = (args.video or sample_video_path()).resolve()
+    if not video.exists():
+        print(f"error: {video} does not exist", file=sys.stderr)
+        return 2
+    sample = Path(__file__).resolve().parents[1] / "edge" / "sample" / "site.yaml"
+    stop = threading.Event()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        local_broker(Path(tmp)) as port,
+        contextlib.ExitStack() as stack,
+    ):
+        url = None if args.no_rtsp else stack.enter_context(rtsp_stream(video))
+        if url is None:
+            print(
+                f"no RTSP server available{' (--no-rtsp)' if args.no_rtsp else ''}: "
+                f"reading {video.name} as a file",
+                flush=True,
+            )
+        config = EdgeConfig.load(sample)
+        camera = config.cameras[0].model_copy(update={"url": SecretStr(url or str(video))})
+        config = config.model_copy(
+            update={
+                "cameras": [camera],
+                "model": args.model or config.model,
+                "mqtt": config.mqtt.model_copy(update={"port": port}),
+                "outbox": args.data / "outbox.db",
+                "evidence": config.evidence.model_copy(
+                    update={
+                        "dir": args.data / "evidence",
+                        "base_url": "http://127.0.0.1:{port}/evidence",
+                    }
+                ),
+                "http": config.http.model_copy(update={"port": 0}),
+            }
+        )
+        worker = EdgeWorker(config)
+        viewer = threading.Thread(target=print_events, args=(port, stop), daemon=True)
+        viewer.start()
+        worker.start()
+        print(
+            f"SiteGuard demo: camera {camera.id} <- {url or video}\n"
+            f"  broker   mqtt://127.0.0.1:{port} "
+            f"(watch: mosquitto_sub -p {port} -t 'siteguard/#' -v)\n"
+            f"  evidence http://127.0.0.1:{worker.http_port}/evidence/  health "
+            f"http://127.0.0.1:{worker.http_port}/healthz\n"
+            f"  model    {worker.detector.card.name} {worker.detector.card.version}\n"
+            "  Ctrl-C to stop",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait(args.duration)
+        print("stopping...", flush=True)
+        worker.stop()
+        time.sleep(0.5)
+        stop.set()
+        viewer.join(5)
+        cam = worker.cameras[camera.id]
+        print(
+            f"done: {cam.detected} frames analysed, {cam.events} event messages, "
+            f"evidence in {args.data / 'evidence'}",
+            flush=True,
+        )
+    return 0
