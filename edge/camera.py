@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -55,6 +56,9 @@ class CameraConfig(BaseModel):
     realtime: bool = Field(True, description="Files: read at the clip's own frame rate")
     max_backoff_s: float = Field(30.0, gt=0)
     zones: list[Zone] = Field(default_factory=list)
+    reference_image: Path | None = Field(
+        None, description="Commissioned reference view (`siteguard commission`) for protected zones"
+    )
     motion: MotionConfig = Field(default_factory=MotionConfig)
 
     @property

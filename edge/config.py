@@ -11,6 +11,7 @@ from siteguard.edge.camera import CameraConfig
 from siteguard.edge.evidence_store import EvidenceConfig
 from siteguard.edge.lifecycle import LifecycleConfig
 from siteguard.edge.publisher import MqttConfig
+from siteguard.pipeline.protection import ProtectionCheckConfig
 from siteguard.pipeline.rules import HazardLevel, RuleConfig
 from siteguard.pipeline.tracker import TrackerConfig
 
@@ -27,6 +28,9 @@ class ZoneRules(BaseModel):
     scaffold_unsafe_level: HazardLevel = Field(
         HazardLevel.GENERAL,
         description="No hard hat on a scaffold, or an unprotected working level",
+    )
+    protection_missing_level: HazardLevel = Field(
+        HazardLevel.MAJOR, description="Commissioned guardrail/net/cover no longer there"
     )
 
 
@@ -54,6 +58,7 @@ class EdgeConfig(BaseModel):
     rules: RuleConfig = Field(default_factory=RuleConfig)
     zone_rules: ZoneRules = Field(default_factory=ZoneRules)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    protection: ProtectionCheckConfig = Field(default_factory=ProtectionCheckConfig)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     stats_interval_s: float = Field(10.0, gt=0)
 
@@ -91,4 +96,6 @@ class EdgeConfig(BaseModel):
             url = c.url.get_secret_value()
             if "://" not in url and not Path(url).is_absolute():
                 c.url = type(c.url)(str(base / url))
+            if c.reference_image is not None and not c.reference_image.is_absolute():
+                c.reference_image = base / c.reference_image
         return config

@@ -27,6 +27,10 @@ class LifecycleConfig(BaseModel):
     min_duration_s: float = Field(
         2.0, ge=0, description="Seconds a violation must persist to start"
     )
+    min_duration_by_type: dict[HazardType, float] = Field(
+        default_factory=lambda: {HazardType.PROTECTION_MISSING: 30.0},
+        description="Per hazard type persistence (a rail hidden for a moment is not gone)",
+    )
     min_frames: int = Field(2, ge=1, description="Frames it must be seen in to start")
     min_median_score: float = Field(0.4, ge=0, le=1, description="Median score needed to start")
     end_grace_s: float = Field(10.0, gt=0, description="Seconds unseen before the event ends")
@@ -109,7 +113,8 @@ class HazardLifecycle:
             level = self._level(h, t)
             if h.event_id is None:
                 if (
-                    t - h.first_seen >= cfg.min_duration_s
+                    t - h.first_seen
+                    >= cfg.min_duration_by_type.get(ob.hazard_type, cfg.min_duration_s)
                     and len(h.scores) >= cfg.min_frames
                     and statistics.median(h.scores) >= cfg.min_median_score
                 ):

@@ -43,9 +43,25 @@ def observations(
     zones: list[Zone],
     rules: ZoneRules,
     size: tuple[int, int],
+    protection_gone: dict[str, float] | None = None,
 ) -> list[Observation]:
+    """``protection_gone``: zone id -> integrity score, for protected zones whose
+    commissioned protection is missing in this frame (they count as unprotected)."""
     w, h = size
+    gone = protection_gone or {}
     out: list[Observation] = []
+    for zone_id, score in gone.items():
+        out.append(
+            Observation(
+                key=f"protection_missing/{zone_id}",
+                hazard_type=HazardType.PROTECTION_MISSING,
+                level=rules.protection_missing_level,
+                score=round(1.0 - score, 4),
+                zones=(zone_id,),
+                reason=f"protection commissioned in zone {zone_id} is missing (structure score "
+                f"{score:.2f} vs the reference view; 防护设施缺失, JGJ 80-2016 / JGJ 59-2011)",
+            )
+        )
     heads = [v for v in violations if v.type == "no_helmet"]
     for v in heads:
         out.append(
@@ -63,7 +79,8 @@ def observations(
         for row in (int(r) for r in np.flatnonzero(people_in_zone(dets, zone, w, h))):
             person = dets.xyxy[row : row + 1]
             bare = len(head_boxes) and box_ioa(head_boxes, person)[:, 0].max() >= 0.6
-            if zone.kind is ZoneKind.EDGE and not zone.protected:
+            protected = zone.protected and zone.id not in gone
+            if zone.kind is ZoneKind.EDGE and not protected:
                 out.append(
                     Observation(
                         key=f"edge_unprotected/{zone.id}/{_subject(dets, row)}",
@@ -76,7 +93,7 @@ def observations(
                         "(临边、洞口防护缺失, JGJ 80-2016)",
                     )
                 )
-            elif zone.kind is ZoneKind.SCAFFOLD and (bare or not zone.protected):
+            elif zone.kind is ZoneKind.SCAFFOLD and (bare or not protected):
                 why = "without a hard hat" if bare else "on a level without guardrail/net"
                 out.append(
                     Observation(

@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import cv2
+import numpy as np
+
 from siteguard.edge.camera import CameraConfig, CameraReader, CameraState, MotionGate
 from siteguard.edge.config import EdgeConfig
 from siteguard.edge.evidence_store import EvidenceStore
@@ -26,7 +29,9 @@ from siteguard.edge.publisher import Publisher
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.events import EventState, HazardEvent
 from siteguard.pipeline.evidence import annotate
+from siteguard.pipeline.protection import ProtectionCheckConfig, ProtectionReference
 from siteguard.pipeline.rules import evaluate
+from siteguard.pipeline.taxonomy import default_taxonomy
 from siteguard.pipeline.tracker import IouTracker
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,7 @@ class CameraRunner:
             worker.config.site_id, cfg.id, worker.detector.model, worker.config.lifecycle
         )
         self.motion = MotionGate(cfg.motion)
+        self.protection = self._load_references(cfg, worker.config.protection)
         clip_len = max(1, int(worker.config.evidence.clip_seconds * cfg.detect_fps))
         self.recent: deque[Any] = deque(maxlen=clip_len)
         self.detected = 0
@@ -51,8 +57,30 @@ class CameraRunner:
         self.inference_ms = 0.0
         self.latency_ms: deque[float] = deque(maxlen=200)  # capture -> into the outbox
         self.frame_size = (1, 1)
+        tax = default_taxonomy()
+        self._occluder_ids = [tax.id_of(n) for n in ("person", "hardhat", "head", "vest")]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"analyse-{cfg.id}", daemon=True)
+
+    @staticmethod
+    def _load_references(
+        cfg: CameraConfig, check: ProtectionCheckConfig
+    ) -> dict[str, ProtectionReference]:
+        protected = [z for z in cfg.zones if z.protected]
+        if not protected or cfg.reference_image is None:
+            if protected:
+                log.warning(
+                    "camera %s: protected zones but no reference_image: protection "
+                    "integrity is not checked (run `siteguard commission`)",
+                    cfg.id,
+                )
+            return {}
+        image = cv2.imread(str(cfg.reference_image))
+        if image is None:
+            raise FileNotFoundError(
+                f"camera {cfg.id}: reference image {cfg.reference_image} is missing or unreadable"
+            )
+        return {z.id: ProtectionReference(image, z.polygon, check) for z in protected}
 
     def start(self) -> None:
         self.reader.start()
@@ -94,7 +122,8 @@ class CameraRunner:
         violations = evaluate(dets, w.config.rules)
         h, wd = frame.image.shape[:2]
         self.frame_size = (wd, h)
-        obs = observations(dets, violations, self.cfg.zones, w.config.zone_rules, (wd, h))
+        gone = self._protection_gone(frame.image, dets)
+        obs = observations(dets, violations, self.cfg.zones, w.config.zone_rules, (wd, h), gone)
         self.recent.append(frame.image)
         wall = datetime.fromtimestamp(frame.wall, UTC)
         events = self.lifecycle.observe(obs, frame.t, wall, (wd, h))
@@ -112,6 +141,18 @@ class CameraRunner:
             self.latency_ms.append((time.monotonic() - frame.t) * 1000)
             self.events += 1
             out.append(ev)
+        return out
+
+    def _protection_gone(self, image: Any, dets: Any) -> dict[str, float]:
+        """Protected zones whose structure no longer matches the reference: id -> score."""
+        if not self.protection:
+            return {}
+        occluders = dets.xyxy[np.isin(dets.class_id, self._occluder_ids)]
+        out = {}
+        for zone_id, ref in self.protection.items():
+            score = ref.score(image, occluders)
+            if score is not None and score < ref.config.min_score:
+                out[zone_id] = score
         return out
 
     def stats(self) -> dict[str, Any]:

@@ -24,6 +24,67 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=run)
 
+    c = sub.add_parser(
+        "commission",
+        help="capture a camera's reference view for protection-integrity checks",
+        description="Grabs a frame from the camera (with the protection in place and the view "
+        "clear) and stores it where the camera's reference_image points (or --out). Protected "
+        "zones are then compared with this view on every analysed frame.",
+    )
+    c.add_argument("--config", type=Path, required=True, help="site configuration (YAML)")
+    c.add_argument("--camera", required=True, help="camera id")
+    c.add_argument(
+        "--out", type=Path, default=None, help="where to write (default: reference_image)"
+    )
+    c.add_argument("--skip", type=int, default=10, help="frames to skip first (default 10)")
+    c.set_defaults(func=run_commission)
+
+
+def run_commission(args: argparse.Namespace) -> int:
+    import cv2
+
+    from siteguard.edge.config import ConfigError, EdgeConfig
+    from siteguard.pipeline.protection import ProtectionReference
+
+    try:
+        config = EdgeConfig.load(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cams = {c.id: c for c in config.cameras}
+    cam = cams.get(args.camera)
+    if cam is None:
+        print(f"error: no camera {args.camera!r} (cameras: {', '.join(cams)})", file=sys.stderr)
+        return 2
+    out = args.out or cam.reference_image
+    if out is None:
+        print(
+            f"error: camera {cam.id} has no reference_image in the config: pass --out",
+            file=sys.stderr,
+        )
+        return 2
+    cap = cv2.VideoCapture(cam.url.get_secret_value(), cv2.CAP_FFMPEG)
+    frame = None
+    for _ in range(args.skip + 1):
+        ok, img = cap.read()
+        if not ok:
+            break
+        frame = img
+    cap.release()
+    if frame is None:
+        print(f"error: no frame from {cam.safe_url}", file=sys.stderr)
+        return 1
+    for zone in (z for z in cam.zones if z.protected):
+        try:
+            ProtectionReference(frame, zone.polygon, config.protection)
+        except ValueError as exc:
+            print(f"error: zone {zone.id}: {exc}", file=sys.stderr)
+            return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), frame)
+    print(f"reference view of {cam.id} ({frame.shape[1]}x{frame.shape[0]}) written to {out}")
+    return 0
+
 
 def run(args: argparse.Namespace) -> int:
     from siteguard.edge.config import ConfigError, EdgeConfig

@@ -172,3 +172,135 @@ def test_evidence_retention_removes_oldest_first(tmp_path):
 def test_the_default_configuration_is_valid():
     config = EdgeConfig.model_validate({"site_id": "s", "cameras": [{"id": "c", "url": "x.mp4"}]})
     assert config.cameras[0].motion.full_check_s < config.lifecycle.end_grace_s
+
+
+def test_protection_removed_raises_protection_missing_and_exposes_the_edge(tmp_path, broker):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from test_protection import ZONE, site
+
+    clip = tmp_path / "rails.mp4"
+    w = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 10, (320, 240))
+    for i in range(60):  # 3 s with the guardrail, then 3 s after it was taken away
+        w.write(site(rails=i < 30, seed=i))
+    w.release()
+    ref = tmp_path / "reference.jpg"
+    cv2.imwrite(str(ref), site(rails=True))
+    # the model sees one worker at the right-hand end, feet inside the protected band
+    pred = raw_prediction([(56, 40, 8, 16)], [[0.9]])
+    model = make_model(tmp_path / "p.onnx", pred, OutputKind.RAW, ["person"])
+    sub = Collector(broker.port, "siteguard/+/+/events")
+    config = EdgeConfig.model_validate(
+        {
+            "site_id": "site-1",
+            "model": str(model),
+            "provider": "cpu",
+            "cameras": [
+                {
+                    "id": "cam-1",
+                    "url": str(clip),
+                    "detect_fps": 5,
+                    "reference_image": str(ref),
+                    "motion": {"enabled": False},
+                    "zones": [
+                        {"id": "slab-3f", "kind": "edge", "protected": True, "polygon": ZONE}
+                    ],
+                }
+            ],
+            "mqtt": {"port": broker.port},
+            "outbox": str(tmp_path / "o.db"),
+            "evidence": {"dir": str(tmp_path / "ev"), "clip_seconds": 0},
+            "http": {"port": 0},
+            "lifecycle": {
+                "min_duration_s": 0.5,
+                "min_frames": 2,
+                "end_grace_s": 5,
+                "min_duration_by_type": {"protection_missing": 1.0},
+            },
+        }
+    )
+    worker = EdgeWorker(config)
+    worker.start()
+    try:
+        evs = [HazardEvent.model_validate_json(p) for p in sub.wait_for(2, timeout=30)]
+    finally:
+        worker.stop()
+    starts = {e.hazard_type.value: e for e in evs if e.state is EventState.START}
+    assert set(starts) == {"protection_missing", "edge_unprotected"}
+    pm = starts["protection_missing"]
+    assert pm.zones == ["slab-3f"] and pm.level.value == "major" and "reference view" in pm.reason
+    # while the rail was there the worker stood at a protected edge: no edge hazard yet
+    assert starts["edge_unprotected"].frame_time >= pm.started_at
+    sub.close()
+
+
+def test_protected_zone_with_an_unreadable_reference_is_a_clear_error(tmp_path, clip, model):
+    config = EdgeConfig.model_validate(
+        {
+            "site_id": "s",
+            "model": str(model),
+            "cameras": [
+                {
+                    "id": "c",
+                    "url": str(clip),
+                    "reference_image": str(tmp_path / "none.jpg"),
+                    "zones": [
+                        {
+                            "id": "z",
+                            "kind": "edge",
+                            "protected": True,
+                            "polygon": [[0, 0], [1, 0], [1, 1]],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    with pytest.raises(FileNotFoundError, match="reference image"):
+        EdgeWorker(config)
+
+
+def test_commission_writes_a_reference_and_refuses_a_view_without_structure(tmp_path, capsys):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from test_protection import ZONE, site
+
+    from siteguard.cli import main
+
+    def clip_of(rails, name):
+        path = tmp_path / name
+        w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10, (320, 240))
+        for i in range(15):
+            w.write(
+                site(rails=rails, seed=i)
+                if rails is not None
+                else np.full((240, 320, 3), 120, np.uint8)
+            )
+        w.release()
+        return path
+
+    for rails, name, code in [(True, "ok.mp4", 0), (None, "flat.mp4", 1)]:
+        cfg = tmp_path / f"{name}.yaml"
+        cfg.write_text(
+            yaml.safe_dump(
+                {
+                    "site_id": "s",
+                    "cameras": [
+                        {
+                            "id": "c",
+                            "url": str(clip_of(rails, name)),
+                            "reference_image": f"refs/{name}.jpg",
+                            "zones": [
+                                {"id": "z", "kind": "edge", "protected": True, "polygon": ZONE}
+                            ],
+                        }
+                    ],
+                }
+            )
+        )
+        assert main(["commission", "--config", str(cfg), "--camera", "c"]) == code
+        assert (tmp_path / "refs" / f"{name}.jpg").exists() == (code == 0)
+    assert "re-commission" in capsys.readouterr().err
+    assert main(["commission", "--config", str(cfg), "--camera", "nope"]) == 2

@@ -1,0 +1,97 @@
+"""Protection integrity against the commissioned reference view.
+
+Nothing in the training data labels guardrails, nets or covers, so protection is checked
+the way an inspector compares two photos: at commissioning the camera's view of each
+protected zone is stored; live frames are compared on the *structure* inside the zone
+(edges of rails, toe boards, net meshes), not on colours, with people and machines masked
+out. The score is the share of the reference's structure pixels that still have structure
+nearby in the live frame: rails taken away -> their edges vanish -> the score drops.
+
+What this measures, honestly: "the lines that were there at commissioning are still
+there". It cannot tell a rail from any other fixed structure, it needs a fixed camera
+(small shake is tolerated), and a zone mostly hidden by people yields no verdict (None).
+A trained guardrail detector, when one is configured, replaces or backs this check.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+Image = npt.NDArray[np.uint8]
+
+
+class ProtectionCheckConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_score: float = Field(0.45, ge=0, le=1, description="Below this, protection counts as gone")
+    max_occluded: float = Field(0.6, ge=0, le=1, description="More of the zone hidden: no verdict")
+    tolerance_px: int = Field(3, ge=0, le=20, description="Camera shake tolerated, in pixels")
+    min_reference_edges: int = Field(
+        50, ge=1, description="A reference with fewer edge pixels is refused"
+    )
+
+
+def zone_mask(shape: tuple[int, int], polygon: list[tuple[float, float]]) -> npt.NDArray[np.bool_]:
+    h, w = shape
+    pts = np.round(np.array(polygon, np.float64) * [w - 1, h - 1]).astype(np.int32)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [pts], 1)
+    return mask.astype(bool)
+
+
+def structure(image: Image) -> npt.NDArray[np.bool_]:
+    """Edges of real structure: smoothed first, so texture and sensor noise do not count,
+    with fixed gradient thresholds, so a brightness change moves no edge."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    grey = cv2.GaussianBlur(grey, (5, 5), 1.5)
+    return np.asarray(cv2.Canny(grey, 40, 100) > 0)
+
+
+class ProtectionReference:
+    """The commissioned view of one zone."""
+
+    def __init__(
+        self,
+        reference: Image,
+        polygon: list[tuple[float, float]],
+        config: ProtectionCheckConfig | None = None,
+    ) -> None:
+        self.config = config or ProtectionCheckConfig()
+        self.shape = reference.shape[:2]
+        self.mask = zone_mask(self.shape, polygon)
+        self.edges = structure(reference) & self.mask
+        if int(self.edges.sum()) < self.config.min_reference_edges:
+            raise ValueError(
+                f"the reference view shows almost no structure in this zone "
+                f"({int(self.edges.sum())} edge pixels): re-commission with the protection visible"
+            )
+
+    def score(self, live: Image, occluders: npt.NDArray[np.floating] | None = None) -> float | None:
+        """Share of the reference structure still present (0..1), or None if mostly hidden.
+
+        ``occluders``: (N, 4) pixel boxes (people, machines) to leave out of the comparison.
+        """
+        if live.shape[:2] != self.shape:
+            live = cv2.resize(live, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_AREA)
+        visible = self.mask.copy()
+        if occluders is not None and len(occluders):
+            h, w = self.shape
+            for x1, y1, x2, y2 in np.round(occluders).astype(int):
+                visible[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)] = False
+        ref = self.edges & visible
+        if self.mask.sum() == 0 or visible.sum() / self.mask.sum() < 1 - self.config.max_occluded:
+            return None
+        if ref.sum() < self.config.min_reference_edges // 2:
+            return None
+        now = structure(live)
+        k = 2 * self.config.tolerance_px + 1
+        near = cv2.dilate(now.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+        return float((ref & near).sum() / ref.sum())
+
+    def missing(
+        self, live: Image, occluders: npt.NDArray[np.floating] | None = None
+    ) -> bool | None:
+        s = self.score(live, occluders)
+        return None if s is None else s < self.config.min_score
