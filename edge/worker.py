@@ -57,6 +57,7 @@ class CameraRunner:
         self.inference_ms = 0.0
         self.latency_ms: deque[float] = deque(maxlen=200)  # capture -> into the outbox
         self.frame_size = (1, 1)
+        self._rate_mark = (time.monotonic(), 0, 0)
         tax = default_taxonomy()
         self._occluder_ids = [tax.id_of(n) for n in ("person", "hardhat", "head", "vest")]
         self._stop = threading.Event()
@@ -155,6 +156,14 @@ class CameraRunner:
                 out[zone_id] = score
         return out
 
+    def rates(self) -> tuple[float, float]:
+        """Frames per second read and analysed since the previous call."""
+        now = time.monotonic()
+        t, read, done = self._rate_mark
+        self._rate_mark = (now, self.reader.frames_read, self.detected)
+        dt = max(now - t, 1e-9)
+        return (self.reader.frames_read - read) / dt, (self.detected - done) / dt
+
     def stats(self) -> dict[str, Any]:
         r = self.reader
         lat = sorted(self.latency_ms)
@@ -243,7 +252,13 @@ class EdgeWorker:
         while not self._stop.wait(self.config.stats_interval_s):
             try:
                 for cam in self.cameras.values():
-                    stats = dict(cam.stats(), outbox_depth=self.outbox.depth())
+                    fps_in, fps_detected = cam.rates()
+                    stats = dict(
+                        cam.stats(),
+                        fps_in=round(fps_in, 2),
+                        fps_detected=round(fps_detected, 2),
+                        outbox_depth=self.outbox.depth(),
+                    )
                     self.publisher.send_stats(cam.cfg.id, json.dumps(stats))
                 self.evidence.enforce_retention()
             except Exception:  # the heartbeat must outlive any one failure

@@ -100,6 +100,7 @@ def test_worker_publishes_events_status_stats_and_serves_evidence(tmp_path, clip
         assert status["state"] == "online"
         stats = json.loads(sub.wait_for(1, topic_suffix="/cam-1/stats")[-1])
         assert stats["frames_detected"] > 0 and "outbox_depth" in stats
+        assert 0 < stats["fps_detected"] <= 6 and stats["fps_in"] > 0  # detect_fps 5, clip 20 fps
         metrics = (
             urllib.request.urlopen(f"http://127.0.0.1:{worker.http_port}/metrics").read().decode()
         )
