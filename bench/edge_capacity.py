@@ -54,8 +54,9 @@ def main() -> int:
     print(f"clip {clip.name}, {args.seconds:.0f} s per run, target {args.fps} fps per camera")
     print(
         f"{'cams':>4} {'motion':>6} {'min fps':>8} {'mean fps':>8} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'events':>6} {'skipped':>7} {'MB/cam':>6} sustained"
+        f"{'events':>6} {'skipped':>7} {'RSS MB':>6} sustained"
     )
+    mem: dict[bool, list[tuple[int, float]]] = {}
     try:
         for motion in (False, True):
             for n in (int(c) for c in args.cams.split(",")):
@@ -68,6 +69,12 @@ def main() -> int:
                 )
     finally:
         broker.stop()
+    pts = mem.get(False, [])
+    if len(pts) >= 2:
+        (n1, m1), (n2, m2) = pts[0], pts[-1]
+        print(
+            f"memory per camera (RSS growth from {n1} to {n2} cameras): {(m2 - m1) / (n2 - n1):.1f} MB"
+        )
     return 0
 
 
@@ -110,7 +117,6 @@ def measure(
     arrivals: list[tuple[float, bytes]] = []
     sub = Collector(port, "siteguard/bench/+/events", client_id=f"bench-{n}-{motion}")
     sub.client.on_message = lambda _c, _u, m: arrivals.append((time.time(), m.payload))
-    base = rss_mb()
     worker = EdgeWorker(config)
     worker.start()
     time.sleep(4)  # streams open, warm-up
@@ -119,7 +125,7 @@ def measure(
     arrivals.clear()
     time.sleep(args.seconds)
     rates = [cam.rates()[1] for cam in worker.cameras.values()]
-    mem = rss_mb() - base
+    mem = rss_mb()
     skipped = sum(c.motion.skipped for c in worker.cameras.values())
     got = list(arrivals)
     worker.stop()

@@ -152,7 +152,7 @@ class Publisher:
         self._wake.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._stop.is_set():
             log.warning(
                 "MQTT connection lost (%s); outbox holds %d message(s)", reason, self.outbox.depth()
             )
