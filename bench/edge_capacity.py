@@ -72,9 +72,8 @@ def main() -> int:
     pts = mem.get(False, [])
     if len(pts) >= 2:
         (n1, m1), (n2, m2) = pts[0], pts[-1]
-        print(
-            f"memory per camera (RSS growth from {n1} to {n2} cameras): {(m2 - m1) / (n2 - n1):.1f} MB"
-        )
+        per_cam = (m2 - m1) / (n2 - n1)
+        print(f"memory per camera (RSS growth from {n1} to {n2} cameras): {per_cam:.1f} MB")
     return 0
 
 
