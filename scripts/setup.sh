@@ -14,10 +14,12 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=.venv/.siteguard-installed
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${extras}"
+# strict editable install = a link tree: re-install when modules are added or removed
+modules=$(find cli pipeline edge api models datasets -name '*.py' -o -name '*.yaml' | sort | sha256sum | cut -c1-16)
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${modules} ${extras}"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing siteguard${extras:+[$extras]} into .venv (first run takes a minute)" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+  .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}" --config-settings editable_mode=strict
   echo "$want" > "$stamp"
 fi

@@ -73,7 +73,7 @@ def test_pipeline_is_pure(path):
     assert not env, f"pipeline reads environment variables at {env}"
 
 
-RUNTIME_DIRS = ("pipeline", "edge", "api", "siteguard")
+RUNTIME_DIRS = ("pipeline", "edge", "api", "cli")
 
 
 @pytest.mark.parametrize(
@@ -91,21 +91,12 @@ def test_runtime_modules_do_not_import_training_code_at_module_level(path):
 
 
 def test_importing_every_runtime_module_loads_no_torch():
-    mods = (
-        ["siteguard.cli"]
-        + [
-            "siteguard."
-            + (
-                str(p.relative_to(REPO).with_suffix("")).replace("/", ".")
-                if p.parent.name != "siteguard"
-                else p.stem
-            )
-            for d in ("pipeline", "edge", "api")
-            for p in (REPO / d).glob("*.py")
-            if p.stem != "__init__"
-        ]
-        + ["siteguard.models.evaluate", "siteguard.models.quantize"]
-    )
+    mods = [
+        f"siteguard.{p.stem}" if d == "cli" else f"siteguard.{d}.{p.stem}"
+        for d in ("cli", "pipeline", "edge", "api")
+        for p in (REPO / d).glob("*.py")
+        if p.stem not in {"__init__", "__main__"}
+    ] + ["siteguard.models.evaluate", "siteguard.models.quantize"]
     code = (
         "import importlib, sys\n"
         f"for m in {mods!r}: importlib.import_module(m)\n"
@@ -113,5 +104,5 @@ def test_importing_every_runtime_module_loads_no_torch():
         "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'ultralytics')]\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -17,9 +17,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"siteguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from siteguard import dataset_cmd, demo_cmd, detect_cmd, edge_cmd, schema_cmd, train_cmd
+    from siteguard import (
+        api_cmd,
+        dataset_cmd,
+        demo_cmd,
+        detect_cmd,
+        edge_cmd,
+        schema_cmd,
+        train_cmd,
+    )
 
-    for module in (detect_cmd, demo_cmd, edge_cmd, dataset_cmd, train_cmd, schema_cmd):
+    for module in (detect_cmd, demo_cmd, edge_cmd, api_cmd, dataset_cmd, train_cmd, schema_cmd):
         module.register(sub)
     return parser
 

@@ -1,0 +1,181 @@
+"""Events in: validate, store each (event id, seq) once, group into hazards.
+
+Duplicates and out-of-order messages change nothing they should not: a repeated
+(event_id, seq) is ignored; a late message never moves a hazard's last_seen backwards nor
+lowers its level. Anything that fails validation goes to the dead-letter table with the
+reason and is counted; the consumer never crashes on input.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from siteguard.api.tables import DeadLetterRow, EventRow, HazardRow
+from siteguard.pipeline.events import HazardEvent
+
+LEVEL_RANK = {"general": 0, "major": 1}
+
+
+def utc_naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: Literal["new", "duplicate", "rejected"]
+    hazard_id: int | None = None
+    reason: str | None = None
+
+
+class Ingestor:
+    def __init__(
+        self, sessions: sessionmaker[Session], window_s: float, max_payload_bytes: int = 256 * 1024
+    ) -> None:
+        self.sessions = sessions
+        self.window = timedelta(seconds=window_s)
+        self.max_payload_bytes = max_payload_bytes
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()  # one writer per process keeps hazard grouping consistent
+
+    def ingest_raw(self, payload: bytes | bytearray | str, source: str) -> IngestResult:
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        if len(data) > self.max_payload_bytes:
+            return self.reject(
+                data[:4096], source, f"payload of {len(data)} bytes exceeds the limit"
+            )
+        try:
+            event = HazardEvent.model_validate_json(data)
+        except ValidationError as exc:
+            reason = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
+                for e in exc.errors()[:10]
+            )
+            return self.reject(data, source, f"invalid hazard event: {reason}")
+        return self.ingest(event, source, data.decode("utf-8", "replace"))
+
+    def reject(self, data: bytes, source: str, reason: str) -> IngestResult:
+        with self.sessions.begin() as s:
+            s.add(
+                DeadLetterRow(
+                    received_at=utc_naive(datetime.now(UTC)),
+                    source=source[:200],
+                    reason=reason[:4000],
+                    payload=data.decode("utf-8", "replace")[:65536],
+                )
+            )
+        self.counts["rejected"] += 1
+        return IngestResult("rejected", reason=reason)
+
+    def ingest(self, event: HazardEvent, source: str, payload: str | None = None) -> IngestResult:
+        with self._lock:
+            try:
+                with self.sessions.begin() as s:
+                    result = self._store(s, event, source, payload or event.to_json())
+            except IntegrityError:  # another replica stored the same (event_id, seq) first
+                result = IngestResult("duplicate")
+        self.counts[result.status] += 1
+        return result
+
+    def _store(self, s: Session, ev: HazardEvent, source: str, payload: str) -> IngestResult:
+        dup = s.scalar(
+            select(EventRow.hazard_id).where(
+                EventRow.event_id == ev.event_id, EventRow.seq == ev.seq
+            )
+        )
+        if dup is not None:
+            return IngestResult("duplicate", hazard_id=dup)
+        hazard = self._hazard_for(s, ev)
+        t = utc_naive(ev.frame_time)
+        s.add(
+            EventRow(
+                event_id=ev.event_id,
+                seq=ev.seq,
+                state=ev.state.value,
+                site_id=ev.site_id,
+                camera_id=ev.camera_id,
+                hazard_type=ev.hazard_type.value,
+                level=ev.level.value,
+                frame_time=t,
+                received_at=utc_naive(datetime.now(UTC)),
+                source=source[:200],
+                payload=payload,
+                hazard=hazard,
+            )
+        )
+        hazard.event_count = (hazard.event_count or 0) + 1
+        hazard.first_seen = min(hazard.first_seen, utc_naive(ev.started_at))
+        if t >= hazard.last_seen:
+            hazard.last_seen = t
+            hazard.reason = ev.reason
+        if LEVEL_RANK[ev.level.value] > LEVEL_RANK[hazard.level]:
+            hazard.level = ev.level.value
+        if ev.evidence_uri and (hazard.evidence_time is None or t >= hazard.evidence_time):
+            hazard.evidence_uri, hazard.evidence_time = ev.evidence_uri, t
+        s.flush()
+        return IngestResult("new", hazard_id=hazard.id)
+
+    def _hazard_for(self, s: Session, ev: HazardEvent) -> HazardRow:
+        # the same event id always belongs to the same hazard, whatever order messages came in
+        known = s.scalar(
+            select(EventRow.hazard_id).where(EventRow.event_id == ev.event_id).limit(1)
+        )
+        if known is not None:
+            return s.get_one(HazardRow, known)
+        zone = ",".join(sorted(ev.zones))
+        start = utc_naive(ev.started_at)
+        near = s.scalar(
+            select(HazardRow)
+            .where(
+                HazardRow.site_id == ev.site_id,
+                HazardRow.camera_id == ev.camera_id,
+                HazardRow.hazard_type == ev.hazard_type.value,
+                HazardRow.zone == zone,
+                HazardRow.status == "open",
+                HazardRow.last_seen >= start - self.window,
+                HazardRow.first_seen <= utc_naive(ev.frame_time) + self.window,
+            )
+            .order_by(HazardRow.last_seen.desc())
+            .limit(1)
+        )
+        if near is not None:
+            return near
+        hazard = HazardRow(
+            site_id=ev.site_id,
+            camera_id=ev.camera_id,
+            hazard_type=ev.hazard_type.value,
+            zone=zone,
+            level=ev.level.value,
+            status="open",
+            first_seen=start,
+            last_seen=utc_naive(ev.frame_time),
+            reason=ev.reason,
+            event_count=0,
+        )
+        s.add(hazard)
+        return hazard
+
+
+def hazard_summary(h: HazardRow) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "site_id": h.site_id,
+        "camera_id": h.camera_id,
+        "hazard_type": h.hazard_type,
+        "zone": h.zone or None,
+        "level": h.level,
+        "status": h.status,
+        "first_seen": h.first_seen.replace(tzinfo=UTC).isoformat(),
+        "last_seen": h.last_seen.replace(tzinfo=UTC).isoformat(),
+        "reason": h.reason,
+        "evidence_uri": h.evidence_uri,
+        "event_count": h.event_count,
+    }

@@ -1,0 +1,46 @@
+"""API settings: a validated model built by a factory (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MqttIngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(1883, gt=0, lt=65536)
+    prefix: str = "siteguard"
+    share_group: str = Field("siteguard-api", description="MQTT 5 shared subscription group")
+    client_id: str = "siteguard-api"
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    database_url: str = Field("sqlite:///siteguard.db", description="SQLAlchemy URL")
+    mqtt: MqttIngestSettings = Field(default_factory=MqttIngestSettings)
+    hazard_window_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Events of one type on one camera and zone within this window are one hazard",
+    )
+    max_payload_bytes: int = Field(
+        256 * 1024, gt=0, description="Larger messages are dead-lettered"
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
+        """SITEGUARD_DATABASE_URL, SITEGUARD_MQTT_HOST/PORT/PREFIX, SITEGUARD_MQTT_ENABLED."""
+        e = os.environ if env is None else env
+        mqtt = MqttIngestSettings(
+            enabled=e.get("SITEGUARD_MQTT_ENABLED", "1") not in {"0", "false", "no"},
+            host=e.get("SITEGUARD_MQTT_HOST", "127.0.0.1"),
+            port=int(e.get("SITEGUARD_MQTT_PORT", "1883")),
+            prefix=e.get("SITEGUARD_MQTT_PREFIX", "siteguard"),
+        )
+        return cls(
+            database_url=e.get("SITEGUARD_DATABASE_URL", "sqlite:///siteguard.db"), mqtt=mqtt
+        )

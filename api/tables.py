@@ -1,0 +1,70 @@
+"""Stored records: every event message as received, hazards (grouped events), dead letters.
+
+Times are stored as naive UTC (the same on SQLite and PostgreSQL); `utc_naive` converts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from siteguard.api.db import Base
+
+
+class HazardRow(Base):
+    """One hazard: the events of one type, camera and zone within the grouping window."""
+
+    __tablename__ = "hazards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), index=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    hazard_type: Mapped[str] = mapped_column(String(32))
+    zone: Mapped[str] = mapped_column(String(64), default="")
+    level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    first_seen: Mapped[datetime] = mapped_column(DateTime())
+    last_seen: Mapped[datetime] = mapped_column(DateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    evidence_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    evidence_time: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    events: Mapped[list[EventRow]] = relationship(back_populates="hazard", order_by="EventRow.id")
+
+    __table_args__ = (
+        Index("ix_hazard_group", "site_id", "camera_id", "hazard_type", "zone", "last_seen"),
+    )
+
+
+class EventRow(Base):
+    """Each (event id, seq) once: the idempotency key of ingest."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(8))
+    site_id: Mapped[str] = mapped_column(String(64))
+    camera_id: Mapped[str] = mapped_column(String(64))
+    hazard_type: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16))
+    frame_time: Mapped[datetime] = mapped_column(DateTime())
+    received_at: Mapped[datetime] = mapped_column(DateTime())
+    source: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"))
+    hazard: Mapped[HazardRow] = relationship(back_populates="events")
+
+    __table_args__ = (UniqueConstraint("event_id", "seq", name="uq_event_seq"),)
+
+
+class DeadLetterRow(Base):
+    """A message that could not be ingested, kept with the reason (never silently dropped)."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime())
+    source: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)

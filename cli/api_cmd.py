@@ -1,0 +1,47 @@
+"""`siteguard api`: the API service (HTTP + MQTT ingest)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "api",
+        help="run the API: ingest hazard events (MQTT shared subscription, HTTP), serve hazards",
+        description="Settings come from the options, else SITEGUARD_DATABASE_URL, "
+        "SITEGUARD_MQTT_HOST, SITEGUARD_MQTT_PORT, SITEGUARD_MQTT_PREFIX, SITEGUARD_MQTT_ENABLED. "
+        "OpenAPI at /docs.",
+    )
+    p.add_argument("--db", default=None, help="SQLAlchemy URL (default sqlite:///siteguard.db)")
+    p.add_argument("--mqtt-host", default=None)
+    p.add_argument("--mqtt-port", type=int, default=None)
+    p.add_argument("--no-mqtt", action="store_true", help="HTTP ingest only")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--replica", default="0", help="replica name (MQTT client id suffix)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from siteguard.api.app import create_app
+    from siteguard.api.settings import ApiSettings
+
+    settings = ApiSettings.from_env()
+    mqtt = settings.mqtt.model_copy(
+        update={
+            k: v
+            for k, v in {"host": args.mqtt_host, "port": args.mqtt_port}.items()
+            if v is not None
+        }
+        | ({"enabled": False} if args.no_mqtt else {})
+    )
+    settings = settings.model_copy(
+        update={"mqtt": mqtt} | ({"database_url": args.db} if args.db else {})
+    )
+    uvicorn.run(
+        create_app(settings, args.replica), host=args.host, port=args.port, log_level="info"
+    )
+    return 0

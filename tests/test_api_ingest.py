@@ -1,0 +1,174 @@
+"""API ingest: idempotent by (event id, seq), grouped into hazards, dead letters for bad
+input; over HTTP and over MQTT (a real broker, two replicas on one shared subscription)."""
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion
+
+from siteguard.api.app import create_app
+from siteguard.api.settings import ApiSettings, MqttIngestSettings
+
+GOLDEN = Path(__file__).parent / "golden" / "hazard_event_v1_start.json"
+T0 = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)
+
+
+def event(event_id="evt_000000000001", seq=0, t=0.0, started=0.0, **kw):
+    doc = json.loads(GOLDEN.read_text())
+    state = kw.pop("state", "start" if seq == 0 else "update")
+    doc.update(
+        event_id=event_id,
+        seq=seq,
+        state=state,
+        started_at=(T0 + timedelta(seconds=started)).isoformat(),
+        frame_time=(T0 + timedelta(seconds=t)).isoformat(),
+        **kw,
+    )
+    if state == "end":
+        doc["ended_at"] = doc["frame_time"]
+    return doc
+
+
+@pytest.fixture
+def client(tmp_path):
+    settings = ApiSettings(
+        database_url=f"sqlite:///{tmp_path}/api.db",
+        mqtt=MqttIngestSettings(enabled=False),
+        hazard_window_s=600,
+    )
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_http_ingest_is_idempotent(client):
+    r = client.post("/api/v1/events", json=event())
+    assert r.status_code == 202 and r.json()["status"] == "new"
+    again = client.post("/api/v1/events", json=event())
+    assert again.status_code == 202 and again.json() == {
+        "status": "duplicate",
+        "hazard_id": r.json()["hazard_id"],
+    }
+    [h] = client.get("/api/v1/hazards").json()
+    assert h["event_count"] == 1 and h["hazard_type"] == "no_helmet" and h["status"] == "open"
+    assert h["evidence_uri"].endswith("start.jpg")
+
+
+def test_out_of_order_messages_never_move_a_hazard_backwards(client):
+    client.post("/api/v1/events", json=event(seq=2, t=20, level="major", reason="late update"))
+    client.post("/api/v1/events", json=event(seq=0, t=0, reason="the start, arriving last"))
+    client.post("/api/v1/events", json=event(seq=1, t=10, level="general", reason="middle"))
+    [h] = client.get("/api/v1/hazards").json()
+    assert h["event_count"] == 3 and h["level"] == "major"
+    assert h["last_seen"].startswith("2026-10-05T08:30:20") and h["reason"] == "late update"
+    assert h["first_seen"].startswith("2026-10-05T08:30:00")
+    detail = client.get(f"/api/v1/hazards/{h['id']}").json()
+    assert sorted(e["seq"] for e in detail["events"]) == [0, 1, 2]
+
+
+def test_events_of_one_place_and_type_within_the_window_are_one_hazard(client):
+    client.post("/api/v1/events", json=event("evt_aaaaaaaaaaaa", t=0))
+    client.post(
+        "/api/v1/events", json=event("evt_bbbbbbbbbbbb", t=300, started=300)
+    )  # new track, same place
+    client.post(
+        "/api/v1/events", json=event("evt_cccccccccccc", t=2000, started=2000)
+    )  # after the window
+    client.post(
+        "/api/v1/events", json=event("evt_dddddddddddd", t=10, started=10, camera_id="cam-south")
+    )
+    client.post(
+        "/api/v1/events",
+        json=event(
+            "evt_eeeeeeeeeeee", t=10, started=10, hazard_type="edge_unprotected", zones=["slab-3f"]
+        ),
+    )
+    hazards = client.get("/api/v1/hazards").json()
+    assert len(hazards) == 4
+    counts = sorted(h["event_count"] for h in hazards)
+    assert counts == [1, 1, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"{not json", "invalid hazard event"),
+        (json.dumps(event(seq=1, state="start")).encode(), "seq must be 0"),
+        (json.dumps({**event(), "hazard_type": "smoking"}).encode(), "hazard_type"),
+        (b"x" * 300_000, "exceeds the limit"),
+    ],
+)
+def test_bad_input_is_dead_lettered_with_the_reason_and_counted(client, body, reason):
+    r = client.post("/api/v1/events", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and reason in r.json()["reason"]
+    [dl] = client.get("/api/v1/dead-letters").json()
+    assert reason in dl["reason"] and dl["source"].startswith("http:")
+    assert 'siteguard_ingest_total{result="rejected"} 1' in client.get("/metrics").text
+    assert client.get("/api/v1/hazards").json() == []
+
+
+def test_unknown_hazard_is_a_json_404(client):
+    r = client.get("/api/v1/hazards/999")
+    assert r.status_code == 404 and r.json() == {"error": "no hazard 999"}
+
+
+def test_two_replicas_on_a_shared_subscription_handle_each_event_once(tmp_path, broker):
+    db = f"sqlite:///{tmp_path}/shared.db"
+    apps = [
+        create_app(
+            ApiSettings(database_url=db, mqtt=MqttIngestSettings(port=broker.port)), replica=str(i)
+        )
+        for i in range(2)
+    ]
+    with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
+        for app in apps:
+            assert app.state.services.mqtt.connected.wait(10)
+        time.sleep(0.5)  # subscriptions in place
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-edge", protocol=mqtt.MQTTv5)
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        for i in range(40):
+            ev = event(f"evt_{i:012d}", t=i, started=i, camera_id=f"cam-{i % 4}")
+            pub.publish(
+                f"siteguard/futian-0001/cam-{i % 4}/events", json.dumps(ev), qos=1
+            ).wait_for_publish(5)
+        pub.publish("siteguard/futian-0001/cam-0/events", b"\x00garbage", qos=1).wait_for_publish(5)
+        deadline = time.monotonic() + 20
+        counts = lambda: [app.state.services.ingestor.counts for app in apps]  # noqa: E731
+        while sum(c["new"] + c["rejected"] for c in counts()) < 41 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        per_replica = [c["new"] for c in counts()]
+        assert sum(per_replica) == 40 and all(n > 0 for n in per_replica), per_replica
+        assert sum(c["duplicate"] for c in counts()) == 0
+        assert sum(h["event_count"] for h in a.get("/api/v1/hazards?limit=500").json()) == 40
+        assert len(b.get("/api/v1/dead-letters").json()) == 1
+        pub.loop_stop()
+        pub.disconnect()
+
+
+def test_events_published_while_the_api_is_down_arrive_when_it_is_back(tmp_path, broker):
+    db = f"sqlite:///{tmp_path}/api.db"
+    settings = ApiSettings(database_url=db, mqtt=MqttIngestSettings(port=broker.port))
+    with TestClient(create_app(settings)) as c:  # first run: creates the persistent session
+        assert c.app.state.services.mqtt.connected.wait(10)
+        time.sleep(0.3)
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-edge-2", protocol=mqtt.MQTTv5)
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
+    for i in range(5):  # the API is down
+        pub.publish(
+            "siteguard/s/cam-1/events", json.dumps(event(f"evt_down{i:08d}", t=i, started=i)), qos=1
+        ).wait_for_publish(5)
+    pub.loop_stop()
+    pub.disconnect()
+    app = create_app(settings)
+    with TestClient(app) as c:
+        deadline = time.monotonic() + 15
+        while app.state.services.ingestor.counts["new"] < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert app.state.services.ingestor.counts["new"] == 5
+        assert sum(h["event_count"] for h in c.get("/api/v1/hazards").json()) == 5
