@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from siteguard.api.db import create_schema, make_engine, make_sessions
 from siteguard.api.ingest import Ingestor, hazard_summary
 from siteguard.api.mqtt_ingest import MqttIngest
+from siteguard.api.notice_routes import router as notice_router
 from siteguard.api.settings import ApiSettings
 from siteguard.api.tables import DeadLetterRow, HazardRow
 
@@ -60,6 +61,7 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         description="Hazard events in; hazards, rectification notices and risk signals out.",
     )
     app.state.services = services
+    app.include_router(notice_router)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:

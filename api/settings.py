@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siteguard.api.measures import DeadlinePolicy
+
 
 class MqttIngestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -30,6 +32,7 @@ class ApiSettings(BaseModel):
     max_payload_bytes: int = Field(
         256 * 1024, gt=0, description="Larger messages are dead-lettered"
     )
+    deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:

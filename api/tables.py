@@ -68,3 +68,53 @@ class DeadLetterRow(Base):
     source: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
+
+
+class ProjectRow(Base):
+    """A construction project (one site_id) with the parties a notice names."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    permit_no: Mapped[str] = mapped_column(String(100), default="")  # 施工许可/备案号
+    policy_no: Mapped[str] = mapped_column(String(100), default="")  # 安责险保单号
+    insurer: Mapped[str] = mapped_column(String(200), default="")
+    contractor: Mapped[str] = mapped_column(String(200), default="")
+    responsible_person: Mapped[str] = mapped_column(String(100), default="")
+    responsible_phone: Mapped[str] = mapped_column(String(50), default="")
+    jurisdiction: Mapped[str] = mapped_column(String(100), default="")
+    notices: Mapped[list[NoticeRow]] = relationship(back_populates="project")
+
+
+class NoticeRow(Base):
+    """安全隐患整改通知单: the open hazards of one project, issued together."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    project: Mapped[ProjectRow] = relationship(back_populates="notices")
+    issued_at: Mapped[datetime] = mapped_column(DateTime())
+    issuer: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="issued")
+    items: Mapped[list[NoticeItemRow]] = relationship(
+        back_populates="notice", order_by="NoticeItemRow.id"
+    )
+
+
+class NoticeItemRow(Base):
+    """One line of the notice: the hazard, the required measure and its deadline."""
+
+    __tablename__ = "notice_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    notice: Mapped[NoticeRow] = relationship(back_populates="items")
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), unique=True)
+    hazard: Mapped[HazardRow] = relationship()
+    title: Mapped[str] = mapped_column(String(200))
+    measure: Mapped[str] = mapped_column(Text)
+    standards: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime] = mapped_column(DateTime())

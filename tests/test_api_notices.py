@@ -1,0 +1,108 @@
+"""Projects and rectification notices: batching, deadlines by level, measures citing the
+standards, the printable Chinese page."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from siteguard.api.app import create_app
+from siteguard.api.measures import DeadlinePolicy
+from siteguard.api.settings import ApiSettings, MqttIngestSettings
+
+GOLDEN = Path(__file__).parent / "golden"
+PROJECT = {
+    "name": "福田区某住宅楼装修工程",
+    "address": "深圳市福田区某路1号",
+    "permit_no": "440304-2026-0001",
+    "policy_no": "AZX-2026-000123",
+    "insurer": "某财产保险公司",
+    "contractor": "某建筑工程有限公司",
+    "responsible_person": "张工",
+    "responsible_phone": "138-0000-0000",
+    "jurisdiction": "福田区住建局",
+}
+
+
+@pytest.fixture
+def client(tmp_path):
+    s = ApiSettings(
+        database_url=f"sqlite:///{tmp_path}/n.db", mqtt=MqttIngestSettings(enabled=False)
+    )
+    with TestClient(create_app(s)) as c:
+        yield c
+
+
+def post(client, name, **over):
+    doc = json.loads((GOLDEN / name).read_text())
+    doc.update(over)
+    assert client.post("/api/v1/events", json=doc).status_code == 202
+
+
+def test_deadlines_are_end_of_day_china_time_by_level():
+    p = DeadlinePolicy(major_days=0, general_days=3)
+    issued = datetime(2026, 10, 5, 17, 0, tzinfo=UTC)  # 01:00 on 6 Oct in China
+    assert p.deadline("major", issued).isoformat() == "2026-10-06T23:59:59+08:00"
+    assert p.deadline("general", issued).isoformat() == "2026-10-09T23:59:59+08:00"
+
+
+def test_notice_batches_open_hazards_with_measures_deadlines_and_parties(client):
+    assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
+    post(client, "hazard_event_v1_start.json")  # no_helmet, general
+    post(
+        client,
+        "hazard_event_v1_start.json",
+        event_id="evt_edge00000001",
+        hazard_type="edge_unprotected",
+        level="major",
+        zones=["slab-3f-east"],
+    )
+    r = client.post("/api/v1/projects/futian-0001/notices", params={"issuer": "李检查员"})
+    assert r.status_code == 201
+    n = r.json()
+    assert n["number"].startswith("SG-futian-0001-") and n["number"].endswith("-001")
+    assert n["project"]["policy_no"] == "AZX-2026-000123"
+    items = {i["hazard_type"]: i for i in n["items"]}
+    assert set(items) == {"no_helmet", "edge_unprotected"}
+    edge = items["edge_unprotected"]
+    assert edge["level_zh"] == "重大隐患" and "JGJ 80-2016" in edge["standards"]
+    assert "1.2 m" in edge["measure"] and edge["location"] == "cam-north / slab-3f-east"
+    assert "GB 2811-2019" in items["no_helmet"]["standards"]
+    assert items["no_helmet"]["deadline"] > edge["deadline"]  # general: 3 days; major: same day
+    assert edge["responsible"] == "某建筑工程有限公司 张工"
+    # nothing new to issue: no second notice, no flood
+    again = client.post("/api/v1/projects/futian-0001/notices")
+    assert again.status_code == 409 and "no open hazard" in again.json()["error"]
+    assert [h["status"] for h in client.get("/api/v1/hazards").json()] == ["issued", "issued"]
+    listed = client.get("/api/v1/notices", params={"site_id": "futian-0001"}).json()
+    assert len(listed) == 1 and listed[0]["items"] == 2
+
+
+def test_printable_page_is_chinese_and_escapes_input(client):
+    client.put(
+        "/api/v1/projects/futian-0001", json=dict(PROJECT, name="<script>alert(1)</script>工程")
+    )
+    post(client, "hazard_event_v1_start.json")
+    nid = client.post("/api/v1/projects/futian-0001/notices").json()["id"]
+    page = client.get(f"/notices/{nid}.html")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    for text in (
+        "安全隐患整改通知单",
+        "问题清单",
+        "整改时限",
+        "一般隐患",
+        "AZX-2026-000123",
+        "GB 2811-2019",
+    ):
+        assert text in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_unknown_project_and_notice_are_json_404s(client):
+    assert client.post("/api/v1/projects/nope/notices").status_code == 404
+    r = client.get("/api/v1/notices/42")
+    assert r.status_code == 404 and r.json() == {"error": "no notice 42"}
+    assert client.put("/api/v1/projects/x", json={"name": ""}).status_code == 422
