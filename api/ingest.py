@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from siteguard.api import audit
 from siteguard.api.tables import DeadLetterRow, EventRow, HazardRow
 from siteguard.pipeline.events import HazardEvent
 
@@ -31,7 +33,7 @@ def utc_naive(t: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class IngestResult:
-    status: Literal["new", "duplicate", "rejected"]
+    status: Literal["new", "duplicate", "rejected", "forbidden"]
     hazard_id: int | None = None
     reason: str | None = None
 
@@ -46,7 +48,12 @@ class Ingestor:
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()  # one writer per process keeps hazard grouping consistent
 
-    def ingest_raw(self, payload: bytes | bytearray | str, source: str) -> IngestResult:
+    def ingest_raw(
+        self,
+        payload: bytes | bytearray | str,
+        source: str,
+        authorize: Callable[[HazardEvent], bool] | None = None,
+    ) -> IngestResult:
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
         if len(data) > self.max_payload_bytes:
             return self.reject(
@@ -60,6 +67,11 @@ class Ingestor:
                 for e in exc.errors()[:10]
             )
             return self.reject(data, source, f"invalid hazard event: {reason}")
+        if authorize is not None and not authorize(event):
+            self.counts["forbidden"] += 1
+            return IngestResult(
+                "forbidden", reason=f"this key may not post events for {event.site_id!r}"
+            )
         return self.ingest(event, source, data.decode("utf-8", "replace"))
 
     def reject(self, data: bytes, source: str, reason: str) -> IngestResult:
@@ -94,6 +106,7 @@ class Ingestor:
         if dup is not None:
             return IngestResult("duplicate", hazard_id=dup)
         hazard = self._hazard_for(s, ev)
+        created = hazard.id is None
         t = utc_naive(ev.frame_time)
         s.add(
             EventRow(
@@ -121,6 +134,22 @@ class Ingestor:
         if ev.evidence_uri and (hazard.evidence_time is None or t >= hazard.evidence_time):
             hazard.evidence_uri, hazard.evidence_time = ev.evidence_uri, t
         s.flush()
+        if created:
+            audit.append(
+                s,
+                source,
+                "hazard.created",
+                "hazard",
+                hazard.id,
+                {
+                    "site_id": ev.site_id,
+                    "camera_id": ev.camera_id,
+                    "type": ev.hazard_type.value,
+                    "level": ev.level.value,
+                    "event_id": ev.event_id,
+                    "zones": ev.zones,
+                },
+            )
         return IngestResult("new", hazard_id=hazard.id)
 
     def _hazard_for(self, s: Session, ev: HazardEvent) -> HazardRow:

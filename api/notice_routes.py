@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+import cv2
+import numpy as np
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from siteguard.api import audit, workflow
+from siteguard.api.auth import Caller, check_site, scope_filter
+from siteguard.api.deps import Db
 from siteguard.api.notices import issue_notice, notice_view
-from siteguard.api.tables import HazardRow, NoticeItemRow, NoticeRow, ProjectRow
+from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow, ProjectRow
 
-
-def get_session(request: Request) -> Any:
-    with request.app.state.services.sessions() as s:
-        yield s
-
-
-Db = Annotated[Session, Depends(get_session)]
 router = APIRouter()
 _templates = Environment(
     loader=PackageLoader("siteguard.api", "templates"), autoescape=select_autoescape()
@@ -47,7 +47,8 @@ def _project_json(p: ProjectRow) -> dict[str, Any]:
 @router.put(
     "/api/v1/projects/{site_id}", summary="Register or update a project (its site_id is the edge's)"
 )
-def put_project(site_id: str, body: ProjectIn, db: Db) -> dict[str, Any]:
+def put_project(site_id: str, body: ProjectIn, db: Db, who: Caller) -> dict[str, Any]:
+    who.require("admin")
     p = db.scalar(select(ProjectRow).where(ProjectRow.site_id == site_id))
     if p is None:
         p = ProjectRow(site_id=site_id, **body.model_dump())
@@ -55,13 +56,16 @@ def put_project(site_id: str, body: ProjectIn, db: Db) -> dict[str, Any]:
     else:
         for k, v in body.model_dump().items():
             setattr(p, k, v)
+    audit.append(db, who.name, "project.saved", "project", site_id, body.model_dump())
     db.commit()
     return _project_json(p)
 
 
 @router.get("/api/v1/projects", summary="Registered projects")
-def list_projects(db: Db) -> list[dict[str, Any]]:
-    return [_project_json(p) for p in db.scalars(select(ProjectRow).order_by(ProjectRow.site_id))]
+def list_projects(db: Db, who: Caller) -> list[dict[str, Any]]:
+    q = select(ProjectRow).order_by(ProjectRow.site_id)
+    cond = scope_filter(who)
+    return [_project_json(p) for p in db.scalars(q if cond is None else q.where(cond))]
 
 
 @router.post(
@@ -69,20 +73,27 @@ def list_projects(db: Db) -> list[dict[str, Any]]:
     status_code=201,
     summary="Issue one notice for all of the project's open hazards not yet on a notice",
 )
-def post_notice(
-    site_id: str, request: Request, db: Db, issuer: str = "SiteGuard"
-) -> dict[str, Any]:
-    p = db.scalar(select(ProjectRow).where(ProjectRow.site_id == site_id))
+def post_notice(site_id: str, request: Request, db: Db, who: Caller) -> dict[str, Any]:
+    who.require("inspector")
+    p = check_site(db, who, site_id)
     if p is None:
         raise HTTPException(404, detail=f"no project with site_id {site_id!r}")
-    notice = issue_notice(db, p, request.app.state.services.settings.deadlines, issuer)
+    notice = issue_notice(db, p, request.app.state.services.settings.deadlines, who.name)
     if notice is None:
         raise HTTPException(409, detail="no open hazard without a notice")
+    audit.append(
+        db,
+        who.name,
+        "notice.issued",
+        "notice",
+        notice.number,
+        {"site_id": site_id, "hazards": [i.hazard_id for i in notice.items]},
+    )
     db.commit()
     return notice_view(_load(db, notice.id))
 
 
-def _load(db: Session, notice_id: int) -> NoticeRow:
+def _load(db: Session, notice_id: int, who: Any = None) -> NoticeRow:
     n = db.scalar(
         select(NoticeRow)
         .where(NoticeRow.id == notice_id)
@@ -95,14 +106,19 @@ def _load(db: Session, notice_id: int) -> NoticeRow:
     )
     if n is None:
         raise HTTPException(404, detail=f"no notice {notice_id}")
+    if who is not None and not who.sees(n.project, n.project.site_id):
+        raise HTTPException(404, detail=f"no notice {notice_id}")
     return n
 
 
 @router.get("/api/v1/notices", summary="Notices, newest first")
 def list_notices(
-    db: Db, site_id: str | None = None, status: str | None = None
+    db: Db, who: Caller, site_id: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
     q = select(NoticeRow).join(ProjectRow).order_by(NoticeRow.id.desc())
+    cond = scope_filter(who)
+    if cond is not None:
+        q = q.where(cond)
     if site_id:
         q = q.where(ProjectRow.site_id == site_id)
     if status:
@@ -124,8 +140,8 @@ def list_notices(
     "/api/v1/notices/{notice_id}",
     summary="One notice with its issue, responsibility and deadline lists",
 )
-def get_notice(notice_id: int, db: Db) -> dict[str, Any]:
-    return notice_view(_load(db, notice_id))
+def get_notice(notice_id: int, db: Db, who: Caller) -> dict[str, Any]:
+    return notice_view(_load(db, notice_id, who))
 
 
 @router.get(
@@ -133,5 +149,81 @@ def get_notice(notice_id: int, db: Db) -> dict[str, Any]:
     response_class=HTMLResponse,
     summary="The printable notice (Chinese)",
 )
-def notice_page(notice_id: int, db: Db) -> str:
-    return _templates.get_template("notice.html").render(n=notice_view(_load(db, notice_id)))
+def notice_page(notice_id: int, db: Db, who: Caller) -> str:
+    return _templates.get_template("notice.html").render(n=notice_view(_load(db, notice_id, who)))
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str = Field("", max_length=4000)
+
+
+@router.post(
+    "/api/v1/notices/{notice_id}/actions/{action}",
+    summary="Workflow: acknowledge (contractor), accept or reject (inspector)",
+)
+def notice_action(
+    notice_id: int, action: str, body: ActionIn, db: Db, who: Caller
+) -> dict[str, Any]:
+    if action == "submit":
+        raise HTTPException(
+            422, detail="submit with proof photos: POST /api/v1/notices/{id}/submit"
+        )
+    n = _load(db, notice_id, who)
+    workflow.apply(db, n, action, who, body.comment)
+    db.commit()
+    return notice_view(_load(db, notice_id, who))
+
+
+@router.post(
+    "/api/v1/notices/{notice_id}/submit",
+    summary="The contractor's rectification reply with proof photos (multipart)",
+)
+async def submit_proof(
+    notice_id: int,
+    request: Request,
+    db: Db,
+    who: Caller,
+    reply: Annotated[str, Form(min_length=1, max_length=4000)],
+    photos: Annotated[list[UploadFile], File()],
+) -> dict[str, Any]:
+    n = _load(db, notice_id, who)
+    who.require("contractor")
+    folder = request.app.state.services.settings.data_dir / "proof" / n.number
+    stored = []
+    for photo in photos[:20]:
+        data = await photo.read(10 * 1024 * 1024 + 1)
+        if len(data) > 10 * 1024 * 1024:
+            raise HTTPException(413, detail=f"{photo.filename}: larger than 10 MB")
+        if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
+            raise HTTPException(422, detail=f"{photo.filename}: not a readable image")
+        digest = hashlib.sha256(data).hexdigest()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{digest}.jpg").write_bytes(data)
+        stored.append(f"proof/{n.number}/{digest}.jpg")
+    workflow.apply(db, n, "submit", who, reply, stored)
+    db.commit()
+    return notice_view(_load(db, notice_id, who))
+
+
+@router.get("/api/v1/notices/{notice_id}/history", summary="Every transition of the notice")
+def notice_history(notice_id: int, db: Db, who: Caller) -> list[dict[str, Any]]:
+    _load(db, notice_id, who)
+    rows = db.scalars(
+        select(NoticeHistoryRow)
+        .where(NoticeHistoryRow.notice_id == notice_id)
+        .order_by(NoticeHistoryRow.id)
+    )
+    return [
+        {
+            "at": r.at.isoformat() + "Z",
+            "actor": r.actor,
+            "role": r.role,
+            "action": r.action,
+            "from": r.from_status,
+            "to": r.to_status,
+            "comment": r.comment,
+            "attachments": json.loads(r.attachments or "[]"),
+        }
+        for r in rows
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +34,7 @@ class ApiSettings(BaseModel):
         256 * 1024, gt=0, description="Larger messages are dead-lettered"
     )
     deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
+    data_dir: Path = Field(Path("api-data"), description="Proof photos and other uploaded files")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:

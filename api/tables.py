@@ -30,6 +30,7 @@ class HazardRow(Base):
     evidence_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
     evidence_time: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
+    resolution: Mapped[str] = mapped_column(Text, default="")  # e.g. why it was dismissed
     events: Mapped[list[EventRow]] = relationship(back_populates="hazard", order_by="EventRow.id")
 
     __table_args__ = (
@@ -118,3 +119,47 @@ class NoticeItemRow(Base):
     standards: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(16))
     deadline: Mapped[datetime] = mapped_column(DateTime())
+
+
+class ApiKeyRow(Base):
+    """An API key (only its sha256 is stored) with a role and the scope it may see."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    site_ids: Mapped[str] = mapped_column(Text, default="")  # contractor / edge: comma-separated
+    jurisdiction: Mapped[str] = mapped_column(String(100), default="")  # regulator
+    insurer: Mapped[str] = mapped_column(String(200), default="")  # insurer / inspector
+
+
+class NoticeHistoryRow(Base):
+    """Every transition of a notice: who, when, from which state to which, and why."""
+
+    __tablename__ = "notice_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    attachments: Mapped[str] = mapped_column(Text, default="")  # JSON list of stored proof files
+
+
+class AuditRow(Base):
+    """Append-only, hash-chained record of every state change and push."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

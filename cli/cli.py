@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"siteguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from siteguard import (
+        admin_cmd,
         api_cmd,
         dataset_cmd,
         demo_cmd,
@@ -27,7 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
         train_cmd,
     )
 
-    for module in (detect_cmd, demo_cmd, edge_cmd, api_cmd, dataset_cmd, train_cmd, schema_cmd):
+    for module in (
+        detect_cmd,
+        demo_cmd,
+        edge_cmd,
+        api_cmd,
+        admin_cmd,
+        dataset_cmd,
+        train_cmd,
+        schema_cmd,
+    ):
         module.register(sub)
     return parser
 

@@ -24,3 +24,22 @@ def broker(tmp_path):
     b = Mosquitto(tmp_path / "broker").start()
     yield b
     b.stop()
+
+
+def api_client(app, role="admin", name=None, **scope):
+    """A TestClient for `app` that sends a fresh API key of `role` (scope: sites=[...],
+    jurisdiction=..., insurer=...)."""
+    from fastapi.testclient import TestClient
+
+    from siteguard.api.auth import create_key
+
+    with app.state.services.sessions.begin() as s:
+        key = create_key(
+            s,
+            name or f"test-{role}",
+            role,
+            scope.get("sites"),
+            scope.get("jurisdiction", ""),
+            scope.get("insurer", ""),
+        )
+    return TestClient(app, headers={"Authorization": f"Bearer {key}"})

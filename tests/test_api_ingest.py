@@ -8,6 +8,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from conftest import api_client
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -41,7 +42,7 @@ def client(tmp_path):
         mqtt=MqttIngestSettings(enabled=False),
         hazard_window_s=600,
     )
-    with TestClient(create_app(settings)) as c:
+    with api_client(create_app(settings)) as c:
         yield c
 
 
@@ -106,7 +107,7 @@ def test_bad_input_is_dead_lettered_with_the_reason_and_counted(client, body, re
     r = client.post("/api/v1/events", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422 and reason in r.json()["reason"]
     [dl] = client.get("/api/v1/dead-letters").json()
-    assert reason in dl["reason"] and dl["source"].startswith("http:")
+    assert reason in dl["reason"] and dl["source"] == "http:test-admin"
     assert 'siteguard_ingest_total{result="rejected"} 1' in client.get("/metrics").text
     assert client.get("/api/v1/hazards").json() == []
 
@@ -124,7 +125,7 @@ def test_two_replicas_on_a_shared_subscription_handle_each_event_once(tmp_path, 
         )
         for i in range(2)
     ]
-    with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
+    with api_client(apps[0]) as a, api_client(apps[1]) as b:
         for app in apps:
             assert app.state.services.mqtt.connected.wait(10)
         time.sleep(0.5)  # subscriptions in place
@@ -166,7 +167,7 @@ def test_events_published_while_the_api_is_down_arrive_when_it_is_back(tmp_path,
     pub.loop_stop()
     pub.disconnect()
     app = create_app(settings)
-    with TestClient(app) as c:
+    with api_client(app) as c:
         deadline = time.monotonic() + 15
         while app.state.services.ingestor.counts["new"] < 5 and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from conftest import api_client
 
 from siteguard.api.app import create_app
 from siteguard.api.measures import DeadlinePolicy
@@ -31,7 +31,7 @@ def client(tmp_path):
     s = ApiSettings(
         database_url=f"sqlite:///{tmp_path}/n.db", mqtt=MqttIngestSettings(enabled=False)
     )
-    with TestClient(create_app(s)) as c:
+    with api_client(create_app(s)) as c:
         yield c
 
 
@@ -59,7 +59,7 @@ def test_notice_batches_open_hazards_with_measures_deadlines_and_parties(client)
         level="major",
         zones=["slab-3f-east"],
     )
-    r = client.post("/api/v1/projects/futian-0001/notices", params={"issuer": "李检查员"})
+    r = client.post("/api/v1/projects/futian-0001/notices")
     assert r.status_code == 201
     n = r.json()
     assert n["number"].startswith("SG-futian-0001-") and n["number"].endswith("-001")

@@ -1,0 +1,125 @@
+"""The rectification workflow, with role checks, a full history and the audit chain.
+
+issued --acknowledge (contractor)--> rectifying --submit proof (contractor)--> submitted
+submitted --accept (inspector: re-inspected)--> closed
+submitted --reject (inspector)--> rectifying
+A hazard can be dismissed as a false alarm by an inspector, with a reason (kept, and
+counted as model feedback); a notice whose hazards are all dismissed or closed is closed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import HTTPException
+from sqlalchemy.orm import Session
+
+from siteguard.api import audit
+from siteguard.api.auth import Principal
+from siteguard.api.ingest import utc_naive
+from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeRow
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str
+    roles: tuple[str, ...]
+
+
+TRANSITIONS = {
+    "acknowledge": Transition(frozenset({"issued"}), "rectifying", ("contractor",)),
+    "submit": Transition(frozenset({"rectifying"}), "submitted", ("contractor",)),
+    "accept": Transition(frozenset({"submitted"}), "closed", ("inspector",)),
+    "reject": Transition(frozenset({"submitted"}), "rectifying", ("inspector",)),
+}
+
+
+def apply(
+    s: Session,
+    notice: NoticeRow,
+    action: str,
+    who: Principal,
+    comment: str = "",
+    attachments: list[str] | None = None,
+) -> NoticeRow:
+    t = TRANSITIONS.get(action)
+    if t is None:
+        raise HTTPException(
+            404, detail=f"unknown action {action!r} (actions: {', '.join(TRANSITIONS)})"
+        )
+    who.require(*t.roles)
+    if notice.status not in t.sources:
+        raise HTTPException(409, detail=f"cannot {action} a notice that is {notice.status}")
+    if action == "reject" and not comment.strip():
+        raise HTTPException(422, detail="a rejection needs a comment saying what is still wrong")
+    if action == "submit" and not attachments:
+        raise HTTPException(422, detail="a rectification reply needs at least one proof photo")
+    _record(s, notice, who, action, t.target, comment, attachments or [])
+    if action == "accept":
+        for item in notice.items:
+            if item.hazard.status not in ("dismissed",):
+                item.hazard.status = "closed"
+                item.hazard.resolution = f"rectified; re-inspected by {who.name}"
+    return notice
+
+
+def dismiss(
+    s: Session, hazard: HazardRow, notice: NoticeRow | None, who: Principal, reason: str
+) -> HazardRow:
+    who.require("inspector")
+    if not reason.strip():
+        raise HTTPException(422, detail="dismissing a false alarm needs a reason")
+    if hazard.status in ("closed", "dismissed"):
+        raise HTTPException(409, detail=f"hazard {hazard.id} is already {hazard.status}")
+    hazard.status, hazard.resolution = "dismissed", f"false alarm: {reason}"
+    audit.append(
+        s,
+        who.name,
+        "hazard.dismissed",
+        "hazard",
+        hazard.id,
+        {"reason": reason, "type": hazard.hazard_type, "camera": hazard.camera_id},
+    )
+    if (
+        notice is not None
+        and notice.status != "closed"
+        and all(i.hazard.status in ("closed", "dismissed") for i in notice.items)
+    ):
+        _record(s, notice, who, "dismiss", "closed", f"all hazards dismissed: {reason}", [])
+    return hazard
+
+
+def _record(
+    s: Session,
+    notice: NoticeRow,
+    who: Principal,
+    action: str,
+    target: str,
+    comment: str,
+    attachments: list[str],
+) -> None:
+    s.add(
+        NoticeHistoryRow(
+            notice_id=notice.id,
+            at=utc_naive(datetime.now(UTC)),
+            actor=who.name,
+            role=who.role,
+            action=action,
+            from_status=notice.status,
+            to_status=target,
+            comment=comment,
+            attachments=json.dumps(attachments),
+        )
+    )
+    audit.append(
+        s,
+        who.name,
+        f"notice.{action}",
+        "notice",
+        notice.number,
+        {"from": notice.status, "to": target, "comment": comment, "attachments": attachments},
+    )
+    notice.status = target

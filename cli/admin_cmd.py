@@ -1,0 +1,72 @@
+"""`siteguard api-key add` and `siteguard audit verify|export-anchor`: administration."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    k = sub.add_parser("api-key", help="manage API keys (roles and scopes)")
+    ksub = k.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    add = ksub.add_parser("add", help="create a key; it is printed once, only its hash is stored")
+    add.add_argument("--db", required=True, help="SQLAlchemy URL of the API database")
+    add.add_argument("--name", required=True, help="who holds it (shown in history and audit)")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=["admin", "inspector", "contractor", "regulator", "insurer", "edge"],
+    )
+    add.add_argument("--sites", default="", help="contractor/edge: comma-separated site ids")
+    add.add_argument("--jurisdiction", default="", help="regulator: its jurisdiction")
+    add.add_argument("--insurer", default="", help="insurer/inspector: the insurer's name")
+    add.set_defaults(func=run_key_add)
+
+    a = sub.add_parser("audit", help="verify the hash-chained audit log")
+    asub = a.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    v = asub.add_parser("verify", help="detect altered, deleted or truncated audit records")
+    v.add_argument("--db", required=True)
+    v.add_argument("--anchor", default=None, help="last hash recorded earlier (catches truncation)")
+    v.set_defaults(func=run_verify)
+
+
+def _sessions(url: str):  # type: ignore[no-untyped-def]
+    from siteguard.api.db import create_schema, make_engine, make_sessions
+
+    engine = make_engine(url)
+    create_schema(engine)
+    return make_sessions(engine)
+
+
+def run_key_add(args: argparse.Namespace) -> int:
+    from siteguard.api.auth import create_key
+
+    sessions = _sessions(args.db)
+    with sessions.begin() as s:
+        key = create_key(
+            s,
+            args.name,
+            args.role,
+            [x for x in args.sites.split(",") if x],
+            args.jurisdiction,
+            args.insurer,
+        )
+    print(key)
+    print(
+        f"({args.role} key for {args.name}; store it now, it is not shown again)", file=sys.stderr
+    )
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from siteguard.api.audit import verify
+
+    with _sessions(args.db)() as s:
+        result = verify(s, args.anchor)
+    if result.ok:
+        print(f"audit chain intact: {result.records} records, last hash {result.last_hash}")
+        return 0
+    print(f"audit chain BROKEN ({result.records} records):", file=sys.stderr)
+    for p in result.problems:
+        print(f"  - {p}", file=sys.stderr)
+    return 1
