@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from siteguard.api.db import create_schema, make_engine, make_sessions
 from siteguard.api.deps import Db
+from siteguard.api.escalation import escalate_overdue
 from siteguard.api.hazard_routes import router as hazard_router
 from siteguard.api.ingest import Ingestor
 from siteguard.api.mqtt_ingest import MqttIngest
 from siteguard.api.notice_routes import router as notice_router
+from siteguard.api.push import Pusher
 from siteguard.api.settings import ApiSettings
 
 
@@ -33,6 +35,12 @@ class Services:
         self.mqtt = (
             MqttIngest(settings.mqtt, self.ingestor, replica) if settings.mqtt.enabled else None
         )
+        self.pusher = Pusher(
+            self.sessions,
+            settings.push,
+            name=f"api-{replica}",
+            periodic=lambda: escalate_overdue(self.sessions) and None,
+        )
 
 
 def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
@@ -42,7 +50,9 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if services.mqtt:
             services.mqtt.start()
+        services.pusher.start()
         yield
+        services.pusher.stop()
         if services.mqtt:
             services.mqtt.stop()
         services.engine.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from siteguard.api import audit
+from siteguard.api import audit, push
 from siteguard.api.tables import DeadLetterRow, EventRow, HazardRow
 from siteguard.pipeline.events import HazardEvent
 
@@ -134,6 +134,10 @@ class Ingestor:
         if ev.evidence_uri and (hazard.evidence_time is None or t >= hazard.evidence_time):
             hazard.evidence_uri, hazard.evidence_time = ev.evidence_uri, t
         s.flush()
+        if hazard.level == "major":  # 重大隐患: notify and report at once (once per hazard)
+            push.enqueue(
+                s, "alert.major_hazard", f"hazard:{hazard.id}:major", hazard_summary(hazard), source
+            )
         if created:
             audit.append(
                 s,

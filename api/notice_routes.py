@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from siteguard.api import audit, workflow
+from siteguard.api import audit, push, workflow
 from siteguard.api.auth import Caller, check_site, scope_filter
 from siteguard.api.deps import Db
 from siteguard.api.notices import issue_notice, notice_view
@@ -88,6 +88,9 @@ def post_notice(site_id: str, request: Request, db: Db, who: Caller) -> dict[str
         "notice",
         notice.number,
         {"site_id": site_id, "hazards": [i.hazard_id for i in notice.items]},
+    )
+    push.enqueue(
+        db, "notice.issued", f"notice:{notice.number}:issued", notice_view(notice), who.name
     )
     db.commit()
     return notice_view(_load(db, notice.id))

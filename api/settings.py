@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from siteguard.api.measures import DeadlinePolicy
+from siteguard.api.push import PushSettings
 
 
 class MqttIngestSettings(BaseModel):
@@ -35,6 +36,7 @@ class ApiSettings(BaseModel):
     )
     deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
     data_dir: Path = Field(Path("api-data"), description="Proof photos and other uploaded files")
+    push: PushSettings = Field(default_factory=PushSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:

@@ -163,3 +163,29 @@ class AuditRow(Base):
     detail: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class PushRow(Base):
+    """Transactional outbox for the supervision platform: written in the same transaction
+    as the state change it reports, delivered (and retried) by the pusher."""
+
+    __tablename__ = "push_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(), index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True, index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class EscalationRow(Base):
+    """An overdue major hazard escalated once (the scheduler survives restarts via this)."""
+
+    __tablename__ = "escalations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime())

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
-from siteguard.api import audit
+from siteguard.api import audit, push
 from siteguard.api.auth import Principal
-from siteguard.api.ingest import utc_naive
+from siteguard.api.ingest import hazard_summary, utc_naive
 from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeRow
 
 
@@ -63,6 +63,13 @@ def apply(
             if item.hazard.status not in ("dismissed",):
                 item.hazard.status = "closed"
                 item.hazard.resolution = f"rectified; re-inspected by {who.name}"
+                push.enqueue(
+                    s,
+                    "hazard.closed",
+                    f"hazard:{item.hazard.id}:closed",
+                    dict(hazard_summary(item.hazard), notice=notice.number),
+                    who.name,
+                )
     return notice
 
 
