@@ -24,6 +24,8 @@ from siteguard.api.settings import ApiSettings
 
 
 class Services:
+    """Everything one API process owns (engine, sessions, ingest, MQTT consumer, pusher)."""
+
     def __init__(self, settings: ApiSettings, replica: str = "0") -> None:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
@@ -39,8 +41,11 @@ class Services:
             self.sessions,
             settings.push,
             name=f"api-{replica}",
-            periodic=lambda: escalate_overdue(self.sessions) and None,
+            periodic=self.escalate,
         )
+
+    def escalate(self) -> None:
+        escalate_overdue(self.sessions)
 
 
 def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
