@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--replica", default="0", help="replica name (MQTT client id suffix)")
     p.set_defaults(func=run)
+    register_receiver(sub)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,4 +47,31 @@ def run(args: argparse.Namespace) -> int:
     uvicorn.run(
         create_app(settings, args.replica), host=args.host, port=args.port, log_level="info"
     )
+    return 0
+
+
+def register_receiver(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "platform-receiver",
+        help="run the reference supervision-platform receiver (demos, contract tests)",
+        description="Verifies signatures, applies each idempotency key once, appends accepted "
+        "messages to --store (JSON lines). See docs/platform-contract.md.",
+    )
+    p.add_argument("--secret", required=True, help="the HMAC secret shared with the API")
+    p.add_argument("--store", type=Path, default=Path("platform-messages.jsonl"))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9000)
+    p.set_defaults(func=run_receiver)
+
+
+def run_receiver(args: argparse.Namespace) -> int:
+    import threading
+
+    from siteguard.api.platform_receiver import PlatformReceiver
+
+    rx = PlatformReceiver(args.secret, args.store, args.host, args.port).start()
+    print(f"platform receiver at {rx.url}; messages -> {args.store}; Ctrl-C to stop", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+    rx.stop()
     return 0
