@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import cv2
 import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from siteguard.api import audit, push, workflow
 from siteguard.api.auth import Caller, check_site, scope_filter
 from siteguard.api.deps import Db
+from siteguard.api.notice_pdf import notice_pdf
 from siteguard.api.notices import issue_notice, notice_view
 from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow, ProjectRow
 
@@ -154,6 +155,16 @@ def get_notice(notice_id: int, db: Db, who: Caller) -> dict[str, Any]:
 )
 def notice_page(notice_id: int, db: Db, who: Caller) -> str:
     return _templates.get_template("notice.html").render(n=notice_view(_load(db, notice_id, who)))
+
+
+@router.get("/notices/{notice_id}.pdf", summary="The notice as a PDF (A4, Chinese)")
+def notice_pdf_page(notice_id: int, db: Db, who: Caller) -> Response:
+    n = notice_view(_load(db, notice_id, who))
+    return Response(
+        notice_pdf(n),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{n["number"]}.pdf"'},
+    )
 
 
 class ActionIn(BaseModel):

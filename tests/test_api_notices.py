@@ -106,3 +106,36 @@ def test_unknown_project_and_notice_are_json_404s(client):
     r = client.get("/api/v1/notices/42")
     assert r.status_code == 404 and r.json() == {"error": "no notice 42"}
     assert client.put("/api/v1/projects/x", json={"name": ""}).status_code == 422
+
+
+def test_notice_pdf_is_a_chinese_a4_document(client, tmp_path):
+    client.put("/api/v1/projects/futian-0001", json=PROJECT)
+    post(client, "hazard_event_v1_start.json")
+    post(
+        client,
+        "hazard_event_v1_start.json",
+        event_id="evt_edge00000001",
+        hazard_type="edge_unprotected",
+        level="major",
+        zones=["slab-3f-east"],
+    )
+    n = client.post("/api/v1/projects/futian-0001/notices").json()
+    r = client.get(f"/notices/{n['id']}.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    pdf = r.content
+    assert pdf.startswith(b"%PDF-") and b"/MediaBox [ 0 0 595.2756 841.8898 ]" in pdf
+    assert n["number"].encode() in r.headers["content-disposition"].encode()
+    (tmp_path / "n.pdf").write_bytes(pdf)
+    import subprocess
+
+    # the CJK font is embedded (fonts-wqy-microhei from scripts/system-deps.sh) and poppler's
+    # pdftotext reads the Chinese text back out of it
+    fonts = subprocess.run(
+        ["pdffonts", str(tmp_path / "n.pdf")], capture_output=True, text=True
+    ).stdout
+    embedded = [line for line in fonts.splitlines() if "WenQuanYi" in line]
+    assert embedded and all(line.split()[-5] == "yes" for line in embedded)  # the emb column
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "n.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    assert "安全隐患整改通知单" in text and "重大隐患" in text and "JGJ 80-2016" in text
