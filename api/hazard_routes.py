@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from siteguard.api.auth import Caller, check_site, scope_filter
-from siteguard.api.deps import Db
+from siteguard.api.deps import Db, RecordId
 from siteguard.api.ingest import hazard_summary
 from siteguard.api.tables import DeadLetterRow, HazardRow, NoticeItemRow, ProjectRow
 from siteguard.api.workflow import dismiss
@@ -81,7 +81,7 @@ def _hazard(db: Db, who: Caller, hazard_id: int) -> HazardRow:
 
 
 @router.get("/api/v1/hazards/{hazard_id}", summary="One hazard with its event messages")
-def get_hazard(hazard_id: int, db: Db, who: Caller) -> dict[str, Any]:
+def get_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
     h = _hazard(db, who, hazard_id)
     return dict(
         hazard_summary(h),
@@ -109,7 +109,7 @@ class DismissIn(BaseModel):
     "/api/v1/hazards/{hazard_id}/dismiss",
     summary="Dismiss a false alarm (inspector), with a reason",
 )
-def dismiss_hazard(hazard_id: int, body: DismissIn, db: Db, who: Caller) -> dict[str, Any]:
+def dismiss_hazard(hazard_id: RecordId, body: DismissIn, db: Db, who: Caller) -> dict[str, Any]:
     h = _hazard(db, who, hazard_id)
     item = db.scalar(select(NoticeItemRow).where(NoticeItemRow.hazard_id == h.id))
     dismiss(db, h, item.notice if item else None, who, body.reason)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from siteguard.api import audit, push, workflow
 from siteguard.api.auth import Caller, check_site, scope_filter
-from siteguard.api.deps import Db
+from siteguard.api.deps import Db, RecordId
 from siteguard.api.notice_pdf import notice_pdf
 from siteguard.api.notices import issue_notice, notice_view
 from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow, ProjectRow
@@ -144,7 +144,7 @@ def list_notices(
     "/api/v1/notices/{notice_id}",
     summary="One notice with its issue, responsibility and deadline lists",
 )
-def get_notice(notice_id: int, db: Db, who: Caller) -> dict[str, Any]:
+def get_notice(notice_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
     return notice_view(_load(db, notice_id, who))
 
 
@@ -153,12 +153,12 @@ def get_notice(notice_id: int, db: Db, who: Caller) -> dict[str, Any]:
     response_class=HTMLResponse,
     summary="The printable notice (Chinese)",
 )
-def notice_page(notice_id: int, db: Db, who: Caller) -> str:
+def notice_page(notice_id: RecordId, db: Db, who: Caller) -> str:
     return _templates.get_template("notice.html").render(n=notice_view(_load(db, notice_id, who)))
 
 
 @router.get("/notices/{notice_id}.pdf", summary="The notice as a PDF (A4, Chinese)")
-def notice_pdf_page(notice_id: int, db: Db, who: Caller) -> Response:
+def notice_pdf_page(notice_id: RecordId, db: Db, who: Caller) -> Response:
     n = notice_view(_load(db, notice_id, who))
     return Response(
         notice_pdf(n),
@@ -177,7 +177,7 @@ class ActionIn(BaseModel):
     summary="Workflow: acknowledge (contractor), accept or reject (inspector)",
 )
 def notice_action(
-    notice_id: int, action: str, body: ActionIn, db: Db, who: Caller
+    notice_id: RecordId, action: str, body: ActionIn, db: Db, who: Caller
 ) -> dict[str, Any]:
     if action == "submit":
         raise HTTPException(
@@ -194,7 +194,7 @@ def notice_action(
     summary="The contractor's rectification reply with proof photos (multipart)",
 )
 async def submit_proof(
-    notice_id: int,
+    notice_id: RecordId,
     request: Request,
     db: Db,
     who: Caller,
@@ -221,7 +221,7 @@ async def submit_proof(
 
 
 @router.get("/api/v1/notices/{notice_id}/history", summary="Every transition of the notice")
-def notice_history(notice_id: int, db: Db, who: Caller) -> list[dict[str, Any]]:
+def notice_history(notice_id: RecordId, db: Db, who: Caller) -> list[dict[str, Any]]:
     _load(db, notice_id, who)
     rows = db.scalars(
         select(NoticeHistoryRow)

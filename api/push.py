@@ -116,15 +116,23 @@ class Pusher:
         self.delivered = 0
         self.failures = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pusher", daemon=True)
+        self._thread: threading.Thread | None = None
         self._client = httpx.Client(timeout=settings.timeout_s)
 
     def start(self) -> None:
+        """Start (or restart after `stop`) the delivery thread; a running one is kept."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        if self._client.is_closed:
+            self._client = httpx.Client(timeout=self.settings.timeout_s)
+        self._thread = threading.Thread(target=self._run, name="pusher", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self._client.close()
 
     def _run(self) -> None:
