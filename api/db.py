@@ -33,7 +33,19 @@ def make_sessions(engine: Engine) -> sessionmaker[Any]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def create_schema(engine: Engine) -> None:
-    from siteguard.api import tables  # noqa: F401  (registers the tables)
+def alembic_config() -> Any:
+    from alembic.config import Config
 
-    Base.metadata.create_all(engine)
+    cfg = Config()
+    cfg.set_main_option("script_location", "siteguard.api:migrations")
+    return cfg
+
+
+def create_schema(engine: Engine) -> None:
+    """Bring the database to the latest schema (Alembic `upgrade head`)."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

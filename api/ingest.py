@@ -75,13 +75,15 @@ class Ingestor:
         return self.ingest(event, source, data.decode("utf-8", "replace"))
 
     def reject(self, data: bytes, source: str, reason: str) -> IngestResult:
+        """Keep the message (any bytes, NULs escaped: PostgreSQL text holds none) and why."""
+        text = data.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
         with self.sessions.begin() as s:
             s.add(
                 DeadLetterRow(
                     received_at=utc_naive(datetime.now(UTC)),
-                    source=source[:200],
-                    reason=reason[:4000],
-                    payload=data.decode("utf-8", "replace")[:65536],
+                    source=source[:200].replace("\x00", ""),
+                    reason=reason[:4000].replace("\x00", "\\x00"),
+                    payload=text[:65536],
                 )
             )
         self.counts["rejected"] += 1

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from siteguard.pipeline.rules import HazardLevel
 
@@ -35,7 +35,7 @@ class EventState(StrEnum):
 
 class EventBox(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    label: str = Field(description="Taxonomy class name")
+    label: str = Field(pattern=r"^[a-z_]{1,32}$", description="Taxonomy class name")
     score: float = Field(ge=0, le=1)
     box: tuple[float, float, float, float] = Field(description="x1, y1, x2, y2 in frame pixels")
     track_id: int | None = Field(None, description="Tracker id of the person/object, if tracked")
@@ -77,6 +77,13 @@ class HazardEvent(BaseModel):
         False, description="Evidence could not be stored (e.g. disk full)"
     )
     model: ModelInfo
+
+    @field_validator("reason", "evidence_uri")
+    @classmethod
+    def _no_nul(cls, v: str | None) -> str | None:
+        if v is not None and "\x00" in v:
+            raise ValueError("NUL characters are not allowed in text")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> HazardEvent:

@@ -43,3 +43,27 @@ def api_client(app, role="admin", name=None, **scope):
             scope.get("insurer", ""),
         )
     return TestClient(app, headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    import os
+    import shutil
+    import tempfile
+
+    from services import Postgres
+
+    root = Path(tempfile.mkdtemp(prefix="siteguard-pg-"))  # pytest's own tmp is root-only
+    os.chmod(root, 0o755)
+    pg = Postgres(root / "cluster").start()
+    yield pg
+    pg.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """The API's database, once on SQLite and once on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/api.db"
+    return request.getfixturevalue("postgres").new_database()

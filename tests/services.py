@@ -149,3 +149,52 @@ class RtspServer:
             self.proc.kill()
             self.proc.wait(10)
         self.proc = None
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster on loopback (Debian's postgresql, from
+    scripts/system-deps.sh); as root the server runs as the postgres user."""
+
+    def __init__(self, workdir: Path) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        if not bins:
+            raise RuntimeError("PostgreSQL is not installed: run scripts/system-deps.sh")
+        self.bin = bins[-1]
+        self.dir = workdir
+        self.port = free_port()
+        self._n = 0
+
+    def _run(self, *args: str) -> None:
+        import os
+
+        cmd = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            cmd = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(f"'{c}'" for c in cmd)]
+        subprocess.run(cmd, check=True, capture_output=True)
+
+    def start(self) -> Postgres:
+        import os
+        import shutil as sh
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            sh.chown(self.dir, "postgres", "postgres")
+        data = self.dir / "data"
+        self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+        return self
+
+    def new_database(self) -> str:
+        import psycopg
+
+        self._n += 1
+        name = f"t{self._n}"
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")

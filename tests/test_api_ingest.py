@@ -36,9 +36,9 @@ def event(event_id="evt_000000000001", seq=0, t=0.0, started=0.0, **kw):
 
 
 @pytest.fixture
-def client(tmp_path):
+def client(tmp_path, db_url):
     settings = ApiSettings(
-        database_url=f"sqlite:///{tmp_path}/api.db",
+        database_url=db_url,
         mqtt=MqttIngestSettings(enabled=False),
         hazard_window_s=600,
     )
@@ -117,8 +117,8 @@ def test_unknown_hazard_is_a_json_404(client):
     assert r.status_code == 404 and r.json() == {"error": "no hazard 999"}
 
 
-def test_two_replicas_on_a_shared_subscription_handle_each_event_once(tmp_path, broker):
-    db = f"sqlite:///{tmp_path}/shared.db"
+def test_two_replicas_on_a_shared_subscription_handle_each_event_once(tmp_path, broker, db_url):
+    db = db_url
     apps = [
         create_app(
             ApiSettings(database_url=db, mqtt=MqttIngestSettings(port=broker.port)), replica=str(i)
@@ -151,8 +151,8 @@ def test_two_replicas_on_a_shared_subscription_handle_each_event_once(tmp_path, 
         pub.disconnect()
 
 
-def test_events_published_while_the_api_is_down_arrive_when_it_is_back(tmp_path, broker):
-    db = f"sqlite:///{tmp_path}/api.db"
+def test_events_published_while_the_api_is_down_arrive_when_it_is_back(tmp_path, broker, db_url):
+    db = db_url
     settings = ApiSettings(database_url=db, mqtt=MqttIngestSettings(port=broker.port))
     with TestClient(create_app(settings)) as c:  # first run: creates the persistent session
         assert c.app.state.services.mqtt.connected.wait(10)

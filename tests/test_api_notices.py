@@ -27,10 +27,8 @@ PROJECT = {
 
 
 @pytest.fixture
-def client(tmp_path):
-    s = ApiSettings(
-        database_url=f"sqlite:///{tmp_path}/n.db", mqtt=MqttIngestSettings(enabled=False)
-    )
+def client(tmp_path, db_url):
+    s = ApiSettings(database_url=db_url, mqtt=MqttIngestSettings(enabled=False))
     with api_client(create_app(s)) as c:
         yield c
 

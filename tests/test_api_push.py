@@ -18,9 +18,9 @@ GOLDEN = json.loads((Path(__file__).parent / "golden" / "hazard_event_v1_start.j
 SECRET = "s3cret-shared-with-the-platform"
 
 
-def settings(tmp_path, url):
+def settings(tmp_path, url, db_url):
     return ApiSettings(
-        database_url=f"sqlite:///{tmp_path}/p.db",
+        database_url=db_url,
         mqtt=MqttIngestSettings(enabled=False),
         data_dir=tmp_path / "d",
         push=PushSettings(
@@ -53,9 +53,9 @@ def seed(admin, edge, inspector):
     return inspector.post("/api/v1/projects/futian-0001/notices").json()
 
 
-def test_major_hazard_alert_and_notice_are_pushed_signed_with_recipients(tmp_path):
+def test_major_hazard_alert_and_notice_are_pushed_signed_with_recipients(tmp_path, db_url):
     rx = PlatformReceiver(SECRET).start()
-    app = create_app(settings(tmp_path, rx.url))
+    app = create_app(settings(tmp_path, rx.url, db_url))
     with api_client(app) as admin:
         edge = api_client(app, "edge", sites=["futian-0001"])
         notice = seed(admin, edge, api_client(app, "inspector", insurer="保险A"))
@@ -97,12 +97,12 @@ def test_receiver_refuses_bad_signatures_and_stale_timestamps():
     rx.server.server_close()
 
 
-def test_platform_down_then_up_across_an_api_restart_receives_each_key_once(tmp_path):
+def test_platform_down_then_up_across_an_api_restart_receives_each_key_once(tmp_path, db_url):
     rx = PlatformReceiver(SECRET, store=tmp_path / "platform.jsonl")
     port = rx.server.server_address[1]
     url = rx.url
     rx.server.server_close()  # the platform is down: connection refused
-    app = create_app(settings(tmp_path, url))
+    app = create_app(settings(tmp_path, url, db_url))
     with api_client(app) as admin:
         seed(
             admin,
@@ -111,7 +111,7 @@ def test_platform_down_then_up_across_an_api_restart_receives_each_key_once(tmp_
         )
         assert wait_for(lambda: app.state.services.pusher.failures >= 3)
     # the API restarts while the platform is still down; then the platform comes back
-    app2 = create_app(settings(tmp_path, url))
+    app2 = create_app(settings(tmp_path, url, db_url))
     with api_client(app2):
         time.sleep(0.5)
         rx = PlatformReceiver(SECRET, store=tmp_path / "platform.jsonl", port=port).start()
@@ -127,9 +127,9 @@ def test_platform_down_then_up_across_an_api_restart_receives_each_key_once(tmp_
     assert all(delivered for _, delivered in rows) and all(a >= 2 for a, _ in rows)
 
 
-def test_overdue_major_hazard_is_escalated_once_even_after_a_restart(tmp_path):
+def test_overdue_major_hazard_is_escalated_once_even_after_a_restart(tmp_path, db_url):
     rx = PlatformReceiver(SECRET).start()
-    app = create_app(settings(tmp_path, rx.url))
+    app = create_app(settings(tmp_path, rx.url, db_url))
     with api_client(app) as admin:
         seed(
             admin,
@@ -139,7 +139,7 @@ def test_overdue_major_hazard_is_escalated_once_even_after_a_restart(tmp_path):
         with app.state.services.engine.begin() as c:  # the same-day deadline has passed
             c.execute(text("UPDATE notice_items SET deadline = '2026-01-01 00:00:00'"))
         assert wait_for(lambda: any(m["type"] == "hazard.escalated" for m in rx.received))
-    app2 = create_app(settings(tmp_path, rx.url))
+    app2 = create_app(settings(tmp_path, rx.url, db_url))
     with api_client(app2) as admin2:
         time.sleep(1.0)  # several scheduler passes
         hazard = admin2.get("/api/v1/hazards").json()[0]

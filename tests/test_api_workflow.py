@@ -37,8 +37,8 @@ def jpeg() -> bytes:
 
 
 @pytest.fixture
-def world(tmp_path):
-    db = f"sqlite:///{tmp_path}/w.db"
+def world(tmp_path, db_url):
+    db = db_url
     app = create_app(
         ApiSettings(
             database_url=db, mqtt=MqttIngestSettings(enabled=False), data_dir=tmp_path / "data"

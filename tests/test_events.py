@@ -73,6 +73,8 @@ def test_a_newer_minor_version_with_extra_fields_is_still_accepted():
         ({"frame_time": "2026-10-05T08:00:00Z"}, "before started_at"),
         ({"ended_at": "2026-10-05T08:31:00Z"}, "only an end message"),
         ({"score": 1.5}, "score"),
+        ({"reason": "bare head\x00"}, "NUL"),
+        ({"boxes": [{"label": "head\x00", "score": 0.5, "box": [0, 0, 1, 1]}]}, "label"),
         ({"model": {"name": "m", "version": "1", "sha256": "xyz"}}, "sha256"),
     ],
 )
