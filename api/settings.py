@@ -37,6 +37,12 @@ class ApiSettings(BaseModel):
     deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
     data_dir: Path = Field(Path("api-data"), description="Proof photos and other uploaded files")
     push: PushSettings = Field(default_factory=PushSettings)
+    retention_years: int = Field(
+        5,
+        ge=5,
+        description="How long records must be kept (domain rule: at least 5 years). "
+        "SiteGuard never deletes them; older years move out with `siteguard archive export`.",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +29,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--db", required=True)
     v.add_argument("--anchor", default=None, help="last hash recorded earlier (catches truncation)")
     v.set_defaults(func=run_verify)
+
+    ar = sub.add_parser("archive", help="export the prevention-service records (5-year retention)")
+    arsub = ar.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
+    ex = arsub.add_parser("export", help="every record and the audit anchor, as gzip JSON lines")
+    ex.add_argument("--db", required=True)
+    ex.add_argument("--out", type=Path, required=True, help="file to write (.jsonl.gz)")
+    ex.add_argument("--until", default=None, help="only records before this date (YYYY-MM-DD)")
+    ex.set_defaults(func=run_export)
 
 
 def _sessions(url: str):  # type: ignore[no-untyped-def]
@@ -56,6 +65,22 @@ def run_key_add(args: argparse.Namespace) -> int:
         f"({args.role} key for {args.name}; store it now, it is not shown again)", file=sys.stderr
     )
     return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from siteguard.api.archive import export_archive
+
+    until = datetime.fromisoformat(args.until) if args.until else None
+    with _sessions(args.db)() as s:
+        result = export_archive(s, args.out, until)
+    rows = ", ".join(f"{k} {v}" for k, v in result["rows"].items())
+    print(
+        f"archive {args.out}: {rows}; audit chain {'intact' if result['audit_ok'] else 'BROKEN'}, "
+        f"anchor {result['audit_anchor']}"
+    )
+    return 0 if result["audit_ok"] else 1
 
 
 def run_verify(args: argparse.Namespace) -> int:
