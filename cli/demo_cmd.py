@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from siteguard.defaults import sample_video_path
+from siteguard.demo_api import DemoApi
 
 REPO_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -182,19 +183,16 @@ def run(args: argparse.Namespace) -> int:
                 "model": args.model or config.model,
                 "mqtt": config.mqtt.model_copy(update={"port": port}),
                 "outbox": args.data / "outbox.db",
-                "evidence": config.evidence.model_copy(
-                    update={
-                        "dir": args.data / "evidence",
-                        "base_url": "http://127.0.0.1:{port}/evidence",
-                    }
-                ),
+                "evidence": config.evidence.model_copy(update={"dir": args.data / "evidence"}),
                 "http": config.http.model_copy(update={"port": 0}),
             }
         )
         worker = EdgeWorker(config)
+        api = DemoApi(args.data / "api", port, config.site_id).start()
         viewer = threading.Thread(target=print_events, args=(port, stop), daemon=True)
         viewer.start()
         worker.start()
+        threading.Thread(target=api.follow_first_notice, args=(stop,), daemon=True).start()
         print(
             f"SiteGuard demo: camera {camera.id} <- {url or video}\n"
             f"  broker   mqtt://127.0.0.1:{port} "
@@ -202,6 +200,9 @@ def run(args: argparse.Namespace) -> int:
             f"  evidence http://127.0.0.1:{worker.http_port}/evidence/  health "
             f"http://127.0.0.1:{worker.http_port}/healthz\n"
             f"  model    {worker.detector.card.name} {worker.detector.card.version}\n"
+            f"  API      {api.url}/docs (admin key {api.keys['admin']})\n"
+            f"  platform {api.platform.url} (pushes -> {api.data / 'platform-messages.jsonl'})\n"
+            "  the inspector issues a notice once the first hazards arrive\n"
             "  Ctrl-C to stop",
             flush=True,
         )
@@ -212,9 +213,12 @@ def run(args: argparse.Namespace) -> int:
         time.sleep(0.5)
         stop.set()
         viewer.join(5)
+        time.sleep(1.0)  # the API ingests the last end events and pushes what is due
+        api.stop()
         cam = worker.cameras[camera.id]
         print(
             f"done: {cam.detected} frames analysed, {cam.events} event messages, "
+            f"{len(api.notices)} notice(s), {len(api.platform.received)} platform push(es); "
             f"evidence in {args.data / 'evidence'}",
             flush=True,
         )

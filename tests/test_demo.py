@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_demo_prints_camera_status_and_hazard_events(tmp_path, capsys, rtsp):
     pred = raw_prediction([(32, 32, 16, 30), (32, 20, 6, 6)], [[0.9, 0.0], [0.0, 0.8]])
     model = make_model(tmp_path / "m.onnx", pred, OutputKind.RAW, ["person", "head"])
-    args = ["demo", "--model", str(model), "--duration", "8", "--data", str(tmp_path / "demo")]
+    args = ["demo", "--model", str(model), "--duration", "12", "--data", str(tmp_path / "demo")]
     assert main(args + ([] if rtsp else ["--no-rtsp"])) == 0
     out = capsys.readouterr().out
     assert ("rtsp://127.0.0.1:" in out) == rtsp
@@ -23,3 +23,8 @@ def test_demo_prints_camera_status_and_hazard_events(tmp_path, capsys, rtsp):
     assert "evidence: http://127.0.0.1:" in out
     assert "EVENT end" in out  # Ctrl-C / --duration ends open hazards cleanly
     assert any((tmp_path / "demo" / "evidence").rglob("*.jpg"))
+    # the API ingested the hazards and the inspector's notice was issued and saved
+    assert "NOTICE SG-demo-site-" in out and "未佩戴安全帽" in out
+    pdf = next((tmp_path / "demo" / "api").glob("notice-*.pdf"))
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert "notice(s), " in out and "1 notice(s)" in out
