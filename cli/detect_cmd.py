@@ -92,18 +92,26 @@ class AnnotatedWriter:
         self.out = out
         out.mkdir(parents=True, exist_ok=True)
         self._videos: dict[str, cv2.VideoWriter] = {}
+        self._used: dict[str, str] = {}  # source -> output file name
 
-    def _name(self, source: str) -> str:
-        return source.strip("/").replace("/", "__").replace("\\", "__")
+    def _name(self, source: str, suffix: str) -> str:
+        """The input's file name; ``name-2``, ``name-3``... when two inputs share one."""
+        stem = Path(source).stem
+        name, n = stem + suffix, 1
+        while name in self._used.values() and self._used.get(source) != name:
+            n += 1
+            name = f"{stem}-{n}{suffix}"
+        self._used[source] = name
+        return name
 
     def write(self, frame: VideoFrame, image: cv2.typing.MatLike) -> None:
         if frame.frame_id is None:
-            cv2.imwrite(str(self.out / (Path(self._name(frame.source)).stem + ".jpg")), image)
+            cv2.imwrite(str(self.out / self._name(frame.source, ".jpg")), image)
             return
         writer = self._videos.get(frame.source)
         if writer is None:
             h, w = image.shape[:2]
-            path = self.out / (Path(self._name(frame.source)).stem + ".annotated.mp4")
+            path = self.out / self._name(frame.source, ".annotated.mp4")
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (w, h))
             self._videos[frame.source] = writer
         writer.write(image)

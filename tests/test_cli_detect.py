@@ -130,7 +130,7 @@ def test_summary_and_annotated_output(capsys, model, images, tmp_path):
     assert "1 violation(s): no_helmet [general]" in out
     assert "2 image(s)/frame(s)" in out
     written = sorted(p.name for p in out_dir.iterdir())
-    assert len(written) == 2
+    assert written == ["a.jpg", "b.jpg"]
     annotated = cv2.imread(str(next(out_dir.iterdir())))
     assert annotated is not None and (annotated != 90).any()  # boxes were drawn
 
@@ -143,3 +143,21 @@ def test_a_broken_model_is_a_clear_error(capsys, tmp_path, images):
 def test_bad_arguments_are_refused(capsys, model, images):
     code, _, err = run(capsys, "detect", "--model", str(model), "--conf", "3", str(images))
     assert code == 2 and "--conf" in err
+
+
+def test_annotated_names_are_the_input_names_deduplicated(capsys, model, tmp_path):
+    for d in ("x", "y"):
+        (tmp_path / d).mkdir()
+        cv2.imwrite(str(tmp_path / d / "same.jpg"), np.full((64, 64, 3), 90, np.uint8))
+    out_dir = tmp_path / "annotated"
+    args = [
+        "detect",
+        "--model",
+        str(model),
+        "--out",
+        str(out_dir),
+        str(tmp_path / "x"),
+        str(tmp_path / "y"),
+    ]
+    assert main(args) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["same-2.jpg", "same.jpg"]
