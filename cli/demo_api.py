@@ -3,7 +3,6 @@ platform, demo project and keys, and a follower that issues the first notice."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from siteguard.ports import free_port
 
 DEMO_PROJECT = {
     "name": "演示工程（SiteGuard demo）",
@@ -25,18 +26,12 @@ DEMO_PROJECT = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class DemoApi:
     data: Path
     broker_port: int
     site_id: str
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     keys: dict[str, str] = field(default_factory=dict)
     notices: list[dict[str, Any]] = field(default_factory=list)
 

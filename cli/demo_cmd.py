@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from pydantic import SecretStr
 
 from siteguard.defaults import sample_video_path
 from siteguard.demo_api import DemoApi
+from siteguard.ports import free_port, wait_port
 
 REPO_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -49,21 +49,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @contextlib.contextmanager
 def local_broker(workdir: Path) -> Iterator[int]:
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -72,14 +57,14 @@ def local_broker(workdir: Path) -> Iterator[int]:
             "mosquitto is not installed: run scripts/system-deps.sh (the "
             "./scripts/siteguard wrapper does this for `demo`)"
         )
-    port = _free_port()
+    port = free_port()
     conf = workdir / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     proc = subprocess.Popen(
         [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        if not _wait_port(port):
+        if not wait_port(port):
             raise RuntimeError("the local mosquitto broker did not start")
         yield port
     finally:
@@ -102,14 +87,14 @@ def rtsp_stream(video: Path) -> Iterator[str | None]:
     if probe is None or probe.returncode != 0:
         yield None
         return
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["/usr/bin/python3", str(script), "--port", str(port), f"site={video}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield f"rtsp://127.0.0.1:{port}/site" if _wait_port(port) else None
+        yield f"rtsp://127.0.0.1:{port}/site" if wait_port(port) else None
     finally:
         proc.terminate()
         proc.wait(10)

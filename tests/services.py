@@ -7,7 +7,6 @@ test with that instruction rather than skipping it.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -18,22 +17,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from siteguard.ports import free_port, wait_port
 
 
-def wait_port(port: int, timeout: float = 10.0) -> None:
+def wait_until(cond, timeout: float = 20.0) -> bool:
+    """Poll ``cond`` until it is true (True) or ``timeout`` seconds pass (False)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 class Mosquitto:
@@ -58,7 +52,8 @@ class Mosquitto:
     def start(self) -> Mosquitto:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=log, stderr=log)
-        wait_port(self.port)
+        if not wait_port(self.port):
+            raise TimeoutError(f"nothing listens on 127.0.0.1:{self.port}")
         return self
 
     def stop(self) -> None:
@@ -141,7 +136,8 @@ class RtspServer:
         line = self.proc.stdout.readline().decode()
         if "serving" not in line:
             raise RuntimeError(f"RTSP server did not start: {line}")
-        wait_port(self.port)
+        if not wait_port(self.port):
+            raise TimeoutError(f"nothing listens on 127.0.0.1:{self.port}")
         return self
 
     def kill(self) -> None:

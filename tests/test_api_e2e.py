@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import api_client
+from services import wait_until
 
 from siteguard.api.app import create_app
 from siteguard.api.platform_receiver import PlatformReceiver
@@ -51,15 +52,6 @@ def edge_event(i, level="general", hazard="no_helmet", zones=()):
     )
 
 
-def wait_for(cond, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_events_to_closed_notice_with_pushes_once_and_audit_intact(
     tmp_path, broker, db_url, capsys
 ):
@@ -89,7 +81,7 @@ def test_events_to_closed_notice_with_pushes_once_and_audit_intact(
         pub.start()
         pub.send_event(edge_event(1))
         pub.send_event(edge_event(2, level="major", hazard="edge_unprotected", zones=["slab-3f"]))
-        assert wait_for(lambda: app.state.services.ingestor.counts["new"] == 2)
+        assert wait_until(lambda: app.state.services.ingestor.counts["new"] == 2)
         pub.stop()
         inspector = api_client(app, "inspector", "李检查员", insurer="保险A")
         notice = inspector.post("/api/v1/projects/futian-0001/notices").json()
@@ -132,7 +124,7 @@ def test_events_to_closed_notice_with_pushes_once_and_audit_intact(
         )
         # the platform comes back: everything arrives, once per key
         rx = PlatformReceiver(SECRET, store=tmp_path / "platform.jsonl", port=port).start()
-        assert wait_for(lambda: len(rx.received) == 4, 30)
+        assert wait_until(lambda: len(rx.received) == 4, 30)
         time.sleep(1)
     rx.stop()
     types = sorted(m["type"] for m in rx.received)

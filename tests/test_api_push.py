@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from conftest import api_client
+from services import wait_until
 from sqlalchemy import text
 
 from siteguard.api.app import create_app
@@ -35,15 +36,6 @@ def settings(tmp_path, url, db_url):
     )
 
 
-def wait_for(cond, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def seed(admin, edge, inspector):
     admin.put(
         "/api/v1/projects/futian-0001",
@@ -59,7 +51,7 @@ def test_major_hazard_alert_and_notice_are_pushed_signed_with_recipients(tmp_pat
     with api_client(app) as admin:
         edge = api_client(app, "edge", sites=["futian-0001"])
         notice = seed(admin, edge, api_client(app, "inspector", insurer="保险A"))
-        assert wait_for(lambda: len(rx.received) == 2)
+        assert wait_until(lambda: len(rx.received) == 2)
     rx.stop()
     by_type = {m["type"]: m for m in rx.received}
     alert = by_type["alert.major_hazard"]
@@ -109,13 +101,13 @@ def test_platform_down_then_up_across_an_api_restart_receives_each_key_once(tmp_
             api_client(app, "edge", sites=["futian-0001"]),
             api_client(app, "inspector", insurer="保险A"),
         )
-        assert wait_for(lambda: app.state.services.pusher.failures >= 3)
+        assert wait_until(lambda: app.state.services.pusher.failures >= 3)
     # the API restarts while the platform is still down; then the platform comes back
     app2 = create_app(settings(tmp_path, url, db_url))
     with api_client(app2):
         time.sleep(0.5)
         rx = PlatformReceiver(SECRET, store=tmp_path / "platform.jsonl", port=port).start()
-        assert wait_for(lambda: len(rx.received) == 2)
+        assert wait_until(lambda: len(rx.received) == 2)
         time.sleep(1.0)  # nothing more arrives
         engine = app2.state.services.engine
         with engine.connect() as c:
@@ -138,7 +130,7 @@ def test_overdue_major_hazard_is_escalated_once_even_after_a_restart(tmp_path, d
         )
         with app.state.services.engine.begin() as c:  # the same-day deadline has passed
             c.execute(text("UPDATE notice_items SET deadline = '2026-01-01 00:00:00'"))
-        assert wait_for(lambda: any(m["type"] == "hazard.escalated" for m in rx.received))
+        assert wait_until(lambda: any(m["type"] == "hazard.escalated" for m in rx.received))
     app2 = create_app(settings(tmp_path, rx.url, db_url))
     with api_client(app2) as admin2:
         time.sleep(1.0)  # several scheduler passes

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from onnx_factory import make_model, raw_prediction
-from services import Collector, RtspServer
+from services import Collector, RtspServer, wait_until
 
 from siteguard.defaults import sample_video_path
 from siteguard.edge.config import EdgeConfig
@@ -51,15 +51,6 @@ def worker_for(tmp_path, model, url, port, **lifecycle):
 
 def states(sub):
     return [json.loads(p)["state"] for p in sub.payloads("/cam-1/status")]
-
-
-def wait_until(cond, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_rtsp_server_killed_and_restarted_camera_goes_offline_then_online(tmp_path, model, broker):
