@@ -1,0 +1,146 @@
+"""The insurer's risk signal: an explainable score and a premium-rate factor in the band.
+
+Inputs are one project's signals over a period (`ProjectSignals`); the model is a weighted
+sum of saturating components, each in [0, 1] and each rising with risk:
+
+| component | what | saturation |
+| --- | --- | --- |
+| hazard_rate | general + 5 x major hazards per 100 camera-hours watched (dismissed excluded) | rate / (rate + k) |
+| repeats | hazards again at a place that already had one | n / (n + 3) |
+| timeliness | share of notices NOT closed on time | 1 - on_time share (0.5 without notices) |
+| unrectified_major | major hazards past their deadline and still open | n / (n + 1) |
+| rejections | rectifications rejected at re-inspection, per notice | r / (r + notices + 1) |
+| camera_downtime | share of the period the cameras were off (switching cameras off must not look safe) | 1 - uptime |
+
+score = sum(w_i c_i) / sum(w_i) in [0, 1]. With little data the score is shrunk toward the
+neutral score (configurable, 0.25: a typical project's components sit well below 0.5) by
+the confidence, camera-hours / (camera-hours + full_confidence_hours). The factor maps
+[0, neutral] linearly onto [1 - band, 1] and [neutral, 1] onto [1, 1 + band]: it never leaves
+the band, is 1.0 for a neutral project, and never falls when a component rises (every
+weight is positive, both maps rise, and the confidence depends on camera-hours only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RiskWeights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hazard_rate: float = Field(3.0, gt=0)
+    repeats: float = Field(1.0, gt=0)
+    timeliness: float = Field(2.0, gt=0)
+    unrectified_major: float = Field(3.0, gt=0)
+    rejections: float = Field(1.0, gt=0)
+    camera_downtime: float = Field(1.5, gt=0)
+
+
+class RiskSettings(BaseModel):
+    """Per province/product: Anhui building works: 1.65 per mille, +/-20 %."""
+
+    model_config = ConfigDict(extra="forbid")
+    base_rate_per_mille: float = Field(1.65, gt=0)
+    band: float = Field(0.20, gt=0, lt=1)
+    weights: RiskWeights = Field(default_factory=RiskWeights)
+    hazard_rate_k: float = Field(
+        2.0, gt=0, description="Weighted hazards per 100 camera-hours at half saturation"
+    )
+    full_confidence_hours: float = Field(200.0, gt=0, description="Camera-hours at 50 % confidence")
+    neutral: float = Field(0.25, gt=0, lt=1, description="Score of a typical project (factor 1.0)")
+    weekly_at: float = Field(0.5, ge=0, le=1, description="Score from which inspection is weekly")
+    biweekly_at: float = Field(0.3, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class ProjectSignals:
+    camera_hours: float = 0.0  # hours of camera coverage actually watched in the period
+    scheduled_camera_hours: float = 0.0  # hours the cameras should have been on
+    general_hazards: int = 0
+    major_hazards: int = 0  # dismissed false alarms are not counted
+    repeat_hazards: int = 0
+    notices: int = 0
+    closed_on_time: int = 0
+    unrectified_major: int = 0
+    rejected_rectifications: int = 0
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    score: float
+    factor: float
+    rate_per_mille: float
+    confidence: float
+    components: dict[str, float]
+    contributions: dict[str, float]  # each component's share of (score - 0.5), signed
+    inspection: str
+    reasons: list[str] = field(default_factory=list)
+
+    def premium(self, contract_value: float) -> float:
+        """Premium for a contract value (same currency), at this project's rate."""
+        return contract_value * self.rate_per_mille / 1000
+
+
+def _sat(x: float, k: float) -> float:
+    return x / (x + k) if x > 0 else 0.0
+
+
+def components(s: ProjectSignals, cfg: RiskSettings) -> dict[str, float]:
+    rate = (s.general_hazards + 5 * s.major_hazards) / max(s.camera_hours, 1.0) * 100
+    uptime = s.camera_hours / s.scheduled_camera_hours if s.scheduled_camera_hours > 0 else 0.0
+    return {
+        "hazard_rate": _sat(rate, cfg.hazard_rate_k),
+        "repeats": _sat(s.repeat_hazards, 3),
+        "timeliness": 1 - s.closed_on_time / s.notices if s.notices else 0.5,
+        "unrectified_major": _sat(s.unrectified_major, 1),
+        "rejections": s.rejected_rectifications / (s.rejected_rectifications + s.notices + 1),
+        "camera_downtime": 1 - min(max(uptime, 0.0), 1.0),
+    }
+
+
+REASONS = {
+    "hazard_rate": "hazard rate per camera-hour watched",
+    "repeats": "repeat hazards at the same place",
+    "timeliness": "late rectification",
+    "unrectified_major": "overdue unrectified major hazards",
+    "rejections": "rejected rectifications",
+    "camera_downtime": "camera downtime",
+}
+
+
+def assess(s: ProjectSignals, cfg: RiskSettings | None = None) -> RiskAssessment:
+    cfg = cfg or RiskSettings()
+    c = components(s, cfg)
+    w = cfg.weights.model_dump()
+    total = sum(w.values())
+    raw = sum(w[k] * c[k] for k in c) / total
+    confidence = s.camera_hours / (s.camera_hours + cfg.full_confidence_hours)
+    n = cfg.neutral
+    score = n + confidence * (raw - n)
+    span = (1 - n) if score >= n else n
+    factor = 1 + cfg.band * (score - n) / span
+    contributions = {k: round(confidence * w[k] * (c[k] - n) / total, 4) for k in c}
+    inspection = (
+        "weekly"
+        if score >= cfg.weekly_at
+        else "biweekly"
+        if score >= cfg.biweekly_at
+        else "monthly"
+    )
+    top = sorted(contributions.items(), key=lambda kv: -abs(kv[1]))[:3]
+    reasons = [
+        f"{'raises' if v > 0 else 'lowers'} risk: {REASONS[k]} ({c[k]:.2f})"
+        for k, v in top
+        if abs(v) > 1e-4
+    ]
+    return RiskAssessment(
+        score=round(score, 4),
+        factor=round(factor, 4),
+        rate_per_mille=round(cfg.base_rate_per_mille * factor, 4),
+        confidence=round(confidence, 4),
+        components={k: round(v, 4) for k, v in c.items()},
+        contributions=contributions,
+        inspection=inspection,
+        reasons=reasons,
+    )
