@@ -72,6 +72,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--split", default="test", choices=["train", "val", "test"])
     v.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
     v.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
+    v.add_argument(
+        "--write-card",
+        action="store_true",
+        help="record the result in the model card (metrics.<split>)",
+    )
     v.set_defaults(func=run_evaluate)
 
     c = sub.add_parser(
@@ -192,6 +197,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(result.to_json(), indent=2))
         print(f"wrote {args.json}")
+    if args.write_card:
+        from siteguard.models.export import write_card
+        from siteguard.pipeline.model_card import load_card
+
+        card, onnx_path = load_card(args.model)
+        metrics = dict(card.metrics, **{args.split: result.to_json()})
+        write_card(card.model_copy(update={"metrics": metrics}), onnx_path)
+        print(f"recorded the {args.split} metrics in {onnx_path.stem}.card.json")
     return 0
 
 

@@ -66,9 +66,16 @@ def test_evaluate_end_to_end_on_a_generated_split(tmp_path, dataset, capsys):
     assert r.no_helmet.recall == 1.0 and r.no_helmet.precision == pytest.approx(4 / 6)
     assert set(r.per_source) == {"srcA", "srcB"}
     out = tmp_path / "r.json"
-    assert main(["evaluate", str(model), "--data", str(dataset), "--json", str(out)]) == 0
+    assert (
+        main(["evaluate", str(model), "--data", str(dataset), "--json", str(out), "--write-card"])
+        == 0
+    )
     assert "image-level no-helmet" in capsys.readouterr().out
     assert json.loads(out.read_text())["no_helmet"]["recall"] == 1.0
+    from siteguard.pipeline.model_card import load_card
+
+    card, _ = load_card(model)  # the card took the metrics; the ONNX file is unchanged
+    assert card.metrics["test"]["classes"][0]["name"] == "head"
 
 
 def test_calibrate_picks_the_lowest_precise_head_threshold_on_val(tmp_path, dataset, capsys):
