@@ -57,6 +57,12 @@ def main() -> int:
     )
     ap.add_argument("--n", type=int, default=40, help="images per round")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="a second model (e.g. the INT8 variant): its pipeline runs interleaved too",
+    )
     args = ap.parse_args()
     model = args.model or default_model_path()
     tmp = Path(tempfile.mkdtemp())
@@ -76,6 +82,15 @@ def main() -> int:
             det.detect([cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)])
 
     runners = {"bare session.run": bare, "siteguard pipeline": pipeline}
+    if args.compare:
+        other = OnnxDetector(args.compare, provider="cpu")
+        other.warmup()
+
+        def pipeline_other() -> None:
+            for b in jpegs:
+                other.detect([cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)])
+
+        runners[f"pipeline {other.card.precision} variant"] = pipeline_other
     try:
         os.environ.setdefault("YOLO_OFFLINE", "1")
         from ultralytics import YOLO
@@ -84,7 +99,7 @@ def main() -> int:
         paths = [str(p) for p in images]
         imgsz = det.input_size[0]
         conf = det.card.thresholds.conf
-        yolo.predict(paths[:2], imgsz=imgsz, conf=conf, verbose=False, device="cpu")
+        yolo.predict(paths[0], imgsz=imgsz, conf=conf, verbose=False, device="cpu")
 
         def ultra() -> None:
             for p in paths:
@@ -109,6 +124,10 @@ def main() -> int:
     for k, v in fps.items():
         print(f"  {k:22} {v:7.2f} img/s  ({1000 / v:6.1f} ms/img)")
     pipe = fps["siteguard pipeline"]
+    for k in fps:
+        if k.startswith("pipeline ") and k.endswith(" variant"):
+            name = k.removeprefix("pipeline ")
+            print(f"  {name} / model    {fps[k] / pipe:.3f}  (INT8 target >= 1.4)")
     print(f"  pipeline / bare        {pipe / fps['bare session.run']:.3f}  (target >= 0.85)")
     if "ultralytics predict" in fps:
         print(f"  pipeline / ultralytics {pipe / fps['ultralytics predict']:.3f}  (target >= 1.5)")

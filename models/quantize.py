@@ -3,8 +3,10 @@ real images through the same letterbox as inference. Needs onnxruntime (+ onnx),
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,6 +28,36 @@ class _Calibration:
         return next(self._it, None)
 
 
+def float_head_nodes(model: Any) -> list[str]:
+    """Nodes to keep in float: the detection head's final 1x1 convolutions (box and class
+    logits), the DFL, and everything downstream of them (the decode). The raw output mixes
+    pixel coordinates (0..640) and class probabilities (0..1) in one tensor: quantised with
+    one scale, the scores collapse to zero. Found by weight names (``model.<head>.cv2/cv3
+    .<i>.2`` and ``dfl``), which survive both ONNX exporters; node names do not."""
+    inits = {i.name for i in model.graph.initializer}
+    heads = [int(m.group(1)) for n in inits if (m := re.match(r"model\.(\d+)\.", n))]
+    if not heads:
+        return []
+    prefix = rf"model\.{max(heads)}\."
+    seed_pattern = re.compile(prefix + r"(cv[23]\.\d+\.2\.|dfl\.)")
+    consumers: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for t in node.input:
+            consumers.setdefault(t, []).append(node)
+    stack = [
+        n for n in model.graph.node if any(seed_pattern.match(t) for t in n.input if t in inits)
+    ]
+    keep: dict[str, Any] = {}
+    while stack:
+        node = stack.pop()
+        if node.name in keep:
+            continue
+        keep[node.name] = node
+        for out in node.output:
+            stack.extend(consumers.get(out, []))
+    return list(keep)
+
+
 def quantize_int8(
     model_path: Path, calibration_images: Sequence[Path], out_path: Path | None = None
 ) -> Path:
@@ -40,13 +72,7 @@ def quantize_int8(
     import onnx
 
     input_name = onnx.load(str(prepped)).graph.input[0].name
-    # The detection head's last layers (box/class convs and the decode) stay float: INT8
-    # there costs most of the accuracy for little speed.
-    head = [
-        n.name
-        for n in onnx.load(str(prepped)).graph.node
-        if "/model.2" in n.name and ("/cv2." in n.name or "/cv3." in n.name or "/dfl" in n.name)
-    ]
+    head = float_head_nodes(onnx.load(str(prepped)))
     try:
         quantize_static(
             str(prepped),

@@ -9,7 +9,7 @@ py=${PYTHON:-python3}
 torch_pins=${SITEGUARD_TORCH_PINS:-"torch==2.14.1 torchvision==0.29.1"}
 [ -x .venv-train/bin/python ] || { echo "creating .venv-train" >&2; "$py" -m venv .venv-train; }
 stamp=.venv-train/.siteguard-installed
-modules=$(find cli pipeline edge api models datasets -name '*.py' -o -name '*.yaml' | sort | sha256sum | cut -c1-16)
+modules=$(find cli pipeline edge api models datasets -type f -not -path '*/__pycache__/*' | sort | sha256sum | cut -c1-16)
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${modules} $torch_pins"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing the training environment into .venv-train (torch is large: a few minutes)" >&2

@@ -15,7 +15,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.siteguard-installed
 # strict editable install = a link tree: re-install when modules are added or removed
-modules=$(find cli pipeline edge api models datasets -name '*.py' -o -name '*.yaml' | sort | sha256sum | cut -c1-16)
+modules=$(find cli pipeline edge api models datasets -type f -not -path '*/__pycache__/*' | sort | sha256sum | cut -c1-16)
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${modules} ${extras}"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing siteguard${extras:+[$extras]} into .venv (first run takes a minute)" >&2
