@@ -74,9 +74,8 @@ def _box(
 ) -> None:
     x1, y1, x2, y2 = (round(float(v)) for v in box)
     cv2.rectangle(img, (x1, y1), (x2, y2), colour, thick)
-    scale = 0.4 * max(
-        1, round(max(img.shape[:2]) / 400)
-    )  # text size follows the image, not the line
+    # text size follows the image, not the line thickness
+    scale = 0.4 * max(1, round(max(img.shape[:2]) / 400))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     ty = y1 - 2 if y1 - th - base - 2 >= 0 else y2 + th + 2
     cv2.rectangle(img, (x1, ty - th - base), (x1 + tw, ty + base - 1), colour, -1)
