@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from siteguard.api.camera_routes import router as camera_router
 from siteguard.api.db import create_schema, make_engine, make_sessions
 from siteguard.api.deps import Db
 from siteguard.api.escalation import escalate_overdue
@@ -21,6 +22,7 @@ from siteguard.api.mqtt_ingest import MqttIngest
 from siteguard.api.notice_routes import router as notice_router
 from siteguard.api.push import Pusher
 from siteguard.api.settings import ApiSettings
+from siteguard.api.tables import HazardRow
 
 
 class Services:
@@ -71,6 +73,7 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
     )
     app.state.services = services
     app.include_router(hazard_router)
+    app.include_router(camera_router)
     app.include_router(notice_router)
 
     @app.exception_handler(RequestValidationError)
@@ -93,13 +96,21 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         }
 
     @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
-    def metrics() -> str:
+    def metrics(db: Db) -> str:
         c = services.ingestor.counts
         lines = ["# TYPE siteguard_ingest_total counter"]
         lines += [
             f'siteguard_ingest_total{{result="{k}"}} {c.get(k, 0)}'
             for k in ("new", "duplicate", "rejected", "forbidden")
         ]
+        # dismissed false alarms, by hazard type: the model's feedback from the inspectors
+        false_alarms = db.execute(
+            select(HazardRow.hazard_type, func.count())
+            .where(HazardRow.status == "dismissed")
+            .group_by(HazardRow.hazard_type)
+        ).all()
+        lines.append("# TYPE siteguard_false_alarms_total counter")
+        lines += [f'siteguard_false_alarms_total{{type="{t}"}} {n}' for t, n in false_alarms]
         return "\n".join(lines) + "\n"
 
     return app

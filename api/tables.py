@@ -189,3 +189,16 @@ class EscalationRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), unique=True)
     at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class CameraRow(Base):
+    """A project's camera and its zones (drawn at commissioning, imported from site.yaml)."""
+
+    __tablename__ = "cameras"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), index=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    zones: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of pipeline.zones.Zone
+
+    __table_args__ = (UniqueConstraint("site_id", "camera_id", name="uq_site_camera"),)

@@ -30,6 +30,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--anchor", default=None, help="last hash recorded earlier (catches truncation)")
     v.set_defaults(func=run_verify)
 
+    si = sub.add_parser("site", help="import a site's cameras and zones from its edge site.yaml")
+    sisub = si.add_subparsers(dest="site_command", metavar="ACTION", required=True)
+    im = sisub.add_parser("import", help="register every camera of site.yaml, with its zones")
+    im.add_argument("--db", required=True)
+    im.add_argument("--config", type=Path, required=True, help="the edge worker's site.yaml")
+    im.set_defaults(func=run_site_import)
+
     ar = sub.add_parser("archive", help="export the prevention-service records (5-year retention)")
     arsub = ar.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
     ex = arsub.add_parser("export", help="every record and the audit anchor, as gzip JSON lines")
@@ -64,6 +71,25 @@ def run_key_add(args: argparse.Namespace) -> int:
     print(
         f"({args.role} key for {args.name}; store it now, it is not shown again)", file=sys.stderr
     )
+    return 0
+
+
+def run_site_import(args: argparse.Namespace) -> int:
+    from siteguard.api.camera_routes import CameraIn, save_camera
+    from siteguard.edge.config import ConfigError, EdgeConfig
+
+    try:
+        config = EdgeConfig.load(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with _sessions(args.db).begin() as s:
+        for cam in config.cameras:
+            save_camera(
+                s, config.site_id, cam.id, CameraIn(name=cam.id, zones=cam.zones), "site-import"
+            )
+    zones = sum(len(c.zones) for c in config.cameras)
+    print(f"site {config.site_id}: {len(config.cameras)} camera(s), {zones} zone(s) imported")
     return 0
 
 

@@ -165,6 +165,7 @@ def test_dismissing_a_false_alarm_keeps_the_reason_and_closes_the_notice(world):
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
     assert "反光背心误识别为头部" in c["admin"].get(f"/api/v1/hazards/{h}").json()["resolution"]
     assert c["contractor"].get(f"/api/v1/notices/{n}").json()["status"] == "closed"
+    assert 'siteguard_false_alarms_total{type="no_helmet"} 1' in c["admin"].get("/metrics").text
     assert (
         c["inspector"].post(f"/api/v1/hazards/{h}/dismiss", json={"reason": "again"}).status_code
         == 409

@@ -1,0 +1,77 @@
+"""A project's cameras and their zones: managed here or imported from the edge's site.yaml."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siteguard.api import audit
+from siteguard.api.auth import Caller, check_site
+from siteguard.api.deps import Db
+from siteguard.api.tables import CameraRow
+from siteguard.pipeline.zones import Zone
+
+router = APIRouter()
+
+
+class CameraIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("", max_length=200)
+    zones: list[Zone] = Field(default_factory=list, max_length=50)
+
+
+def save_camera(s: Session, site_id: str, camera_id: str, body: CameraIn, actor: str) -> CameraRow:
+    row = s.scalar(
+        select(CameraRow).where(CameraRow.site_id == site_id, CameraRow.camera_id == camera_id)
+    )
+    zones = json.dumps([z.model_dump(mode="json") for z in body.zones], ensure_ascii=False)
+    if row is None:
+        row = CameraRow(site_id=site_id, camera_id=camera_id, name=body.name, zones=zones)
+        s.add(row)
+    else:
+        row.name, row.zones = body.name, zones
+    audit.append(
+        s,
+        actor,
+        "camera.saved",
+        "camera",
+        f"{site_id}/{camera_id}",
+        {"name": body.name, "zones": [z.id for z in body.zones]},
+    )
+    return row
+
+
+def _json(row: CameraRow) -> dict[str, Any]:
+    return {
+        "site_id": row.site_id,
+        "camera_id": row.camera_id,
+        "name": row.name,
+        "zones": json.loads(row.zones),
+    }
+
+
+@router.put(
+    "/api/v1/projects/{site_id}/cameras/{camera_id}",
+    summary="Register a camera and its zones (admin)",
+)
+def put_camera(site_id: str, camera_id: str, body: CameraIn, db: Db, who: Caller) -> dict[str, Any]:
+    who.require("admin")
+    if not camera_id or len(camera_id) > 64:
+        raise HTTPException(422, detail="camera id must be 1-64 characters")
+    row = save_camera(db, site_id, camera_id, body, who.name)
+    db.commit()
+    return _json(row)
+
+
+@router.get("/api/v1/projects/{site_id}/cameras", summary="A project's cameras and zones")
+def list_cameras(site_id: str, db: Db, who: Caller) -> list[dict[str, Any]]:
+    check_site(db, who, site_id)
+    rows = db.scalars(
+        select(CameraRow).where(CameraRow.site_id == site_id).order_by(CameraRow.camera_id)
+    )
+    return [_json(r) for r in rows]
