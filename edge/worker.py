@@ -29,7 +29,12 @@ from siteguard.edge.publisher import Publisher
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.events import EventState, HazardEvent
 from siteguard.pipeline.evidence import annotate
-from siteguard.pipeline.protection import ProtectionCheckConfig, ProtectionReference
+from siteguard.pipeline.protection import (
+    PROTECTION_CLASSES,
+    ProtectionCheckConfig,
+    ProtectionReference,
+    protection_seen,
+)
 from siteguard.pipeline.rules import evaluate
 from siteguard.pipeline.taxonomy import default_taxonomy
 from siteguard.pipeline.tracker import IouTracker
@@ -50,6 +55,14 @@ class CameraRunner:
         )
         self.motion = MotionGate(cfg.motion)
         self.protection = self._load_references(cfg, worker.config.protection)
+        self._detects_protection = any(
+            c in PROTECTION_CLASSES for c in worker.detector.card.classes
+        )
+        if worker.config.protection.mode != "reference" and not self._detects_protection:
+            raise ValueError(
+                f"protection.mode is {worker.config.protection.mode!r} but the model "
+                f"{worker.detector.card.name} has no guardrail/safety_net classes"
+            )
         clip_len = max(1, int(worker.config.evidence.clip_seconds * cfg.detect_fps))
         self.recent: deque[Any] = deque(maxlen=clip_len)
         self.detected = 0
@@ -69,7 +82,7 @@ class CameraRunner:
     ) -> dict[str, ProtectionReference]:
         protected = [z for z in cfg.zones if z.protected]
         if not protected or cfg.reference_image is None:
-            if protected:
+            if protected and check.mode != "detector":
                 log.warning(
                     "camera %s: protected zones but no reference_image: protection "
                     "integrity is not checked (run `siteguard commission`)",
@@ -145,15 +158,30 @@ class CameraRunner:
         return out
 
     def _protection_gone(self, image: Any, dets: Any) -> dict[str, float]:
-        """Protected zones whose structure no longer matches the reference: id -> score."""
-        if not self.protection:
-            return {}
+        """Protected zones whose protection is missing now: zone id -> integrity score.
+
+        By ``protection.mode``: the commissioned reference view, a protection detector
+        (a model with guardrail/safety_net classes), or both agreeing."""
+        check = self.worker.config.protection
+        h, w = image.shape[:2]
         occluders = dets.xyxy[np.isin(dets.class_id, self._occluder_ids)]
         out = {}
-        for zone_id, ref in self.protection.items():
-            score = ref.score(image, occluders)
-            if score is not None and score < ref.config.min_score:
-                out[zone_id] = score
+        for zone in (z for z in self.cfg.zones if z.protected):
+            ref = self.protection.get(zone.id)
+            score = ref.score(image, occluders) if ref is not None else None
+            by_reference = None if score is None else score < check.min_score
+            by_detector = (
+                (not protection_seen(dets, zone.polygon, w, h))
+                if self._detects_protection
+                else None
+            )
+            verdicts = [v for v in (by_reference, by_detector) if v is not None]
+            gone = {"reference": by_reference, "detector": by_detector}.get(
+                check.mode,
+                bool(verdicts) and all(verdicts),  # both: missing when all agree
+            )
+            if gone:
+                out[zone.id] = score if score is not None else 0.0
         return out
 
     def rates(self) -> tuple[float, float]:

@@ -15,10 +15,16 @@ A trained guardrail detector, when one is configured, replaces or backs this che
 
 from __future__ import annotations
 
+from typing import Literal
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
+
+from siteguard.pipeline.detections import Detections
+from siteguard.pipeline.taxonomy import default_taxonomy
+from siteguard.pipeline.zones import points_in_polygon
 
 Image = npt.NDArray[np.uint8]
 
@@ -30,6 +36,12 @@ class ProtectionCheckConfig(BaseModel):
     tolerance_px: int = Field(3, ge=0, le=20, description="Camera shake tolerated, in pixels")
     min_reference_edges: int = Field(
         50, ge=1, description="A reference with fewer edge pixels is refused"
+    )
+    mode: Literal["reference", "detector", "both"] = Field(
+        "reference",
+        description="reference: compare with the commissioned view; detector: a model with "
+        "guardrail/safety_net classes must see protection in the zone; both: missing only "
+        "when both agree (fewer false alarms)",
     )
 
 
@@ -95,3 +107,19 @@ class ProtectionReference:
     ) -> bool | None:
         s = self.score(live, occluders)
         return None if s is None else s < self.config.min_score
+
+
+PROTECTION_CLASSES = ("guardrail", "safety_net")
+
+
+def protection_seen(
+    dets: Detections, polygon: list[tuple[float, float]], width: int, height: int
+) -> bool:
+    """Does a trained protection detector see a guardrail or safety net in the zone
+    (a detection whose box centre lies inside the zone polygon)?"""
+    tax = default_taxonomy()
+    rows = np.isin(dets.class_id, [tax.id_of(n) for n in PROTECTION_CLASSES])
+    if not rows.any():
+        return False
+    centres = dets[rows].anchors("center") / np.array([width, height], np.float64)
+    return bool(points_in_polygon(centres, np.array(polygon, np.float64)).any())

@@ -305,3 +305,77 @@ def test_commission_writes_a_reference_and_refuses_a_view_without_structure(tmp_
         assert (tmp_path / "refs" / f"{name}.jpg").exists() == (code == 0)
     assert "re-commission" in capsys.readouterr().err
     assert main(["commission", "--config", str(cfg), "--camera", "nope"]) == 2
+
+
+@pytest.mark.parametrize("sees_rail", [True, False])
+def test_a_protection_detector_decides_in_detector_mode(tmp_path, broker, sees_rail):
+    """mode: detector uses a model with guardrail classes instead of the reference view."""
+    clip = tmp_path / "c.mp4"
+    w = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 10, (128, 128))
+    for i in range(30):
+        w.write(np.full((128, 128, 3), 60 + i, np.uint8))
+    w.release()
+    rail = (32, 56, 60, 6)  # centre (32, 56) of 64: inside the zone band 0.8..0.95
+    elsewhere = (32, 10, 60, 6)
+    pred = raw_prediction([rail if sees_rail else elsewhere], [[0.9]])
+    model = make_model(tmp_path / "g.onnx", pred, OutputKind.RAW, ["guardrail"])
+    sub = Collector(broker.port, "siteguard/+/+/events")
+    config = EdgeConfig.model_validate(
+        {
+            "site_id": "s",
+            "model": str(model),
+            "provider": "cpu",
+            "protection": {"mode": "detector"},
+            "cameras": [
+                {
+                    "id": "c",
+                    "url": str(clip),
+                    "detect_fps": 5,
+                    "loop": True,
+                    "motion": {"enabled": False},
+                    "zones": [
+                        {
+                            "id": "edge-1",
+                            "kind": "edge",
+                            "protected": True,
+                            "polygon": [[0, 0.8], [1, 0.8], [1, 0.95], [0, 0.95]],
+                        }
+                    ],
+                }
+            ],
+            "mqtt": {"port": broker.port},
+            "outbox": str(tmp_path / "o.db"),
+            "evidence": {"dir": str(tmp_path / "ev"), "clip_seconds": 0},
+            "http": {"port": 0},
+            "lifecycle": {
+                "min_duration_s": 0.2,
+                "min_frames": 2,
+                "min_duration_by_type": {"protection_missing": 0.5},
+            },
+        }
+    )
+    worker = EdgeWorker(config)
+    worker.start()
+    try:
+        if sees_rail:
+            time.sleep(3)
+            assert sub.payloads() == []
+        else:
+            ev = HazardEvent.model_validate_json(sub.wait_for(1, timeout=15)[0])
+            assert ev.hazard_type.value == "protection_missing" and ev.zones == ["edge-1"]
+    finally:
+        worker.stop()
+        sub.close()
+
+
+def test_detector_mode_needs_a_model_with_protection_classes(tmp_path, clip, model):
+    config = EdgeConfig.model_validate(
+        {
+            "site_id": "s",
+            "model": str(model),
+            "protection": {"mode": "detector"},
+            "cameras": [{"id": "c", "url": str(clip)}],
+        }
+    )
+    with pytest.raises(ValueError, match="no guardrail/safety_net classes"):
+        EdgeWorker(config)
