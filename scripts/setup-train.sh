@@ -5,17 +5,13 @@
 # Idempotent. torch/torchvision versions: the pair that ships matched on PyPI for CPU runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 py=${PYTHON:-python3}
 torch_pins=${SITEGUARD_TORCH_PINS:-"torch==2.14.1 torchvision==0.29.1"}
 [ -x .venv-train/bin/python ] || { echo "creating .venv-train" >&2; "$py" -m venv .venv-train; }
 stamp=.venv-train/.siteguard-installed
-modules=$(find cli pipeline edge api models datasets -type f -not -path '*/__pycache__/*' | sort | sha256sum | cut -c1-16)
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${modules} $torch_pins"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-quiet() {  # run an installer step; its log is shown only if it fails
-  if ! "$@" >>"$log" 2>&1; then cat "$log" >&2; echo "setup failed: $*" >&2; exit 1; fi
-}
+want=$(install_fingerprint "$torch_pins")
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing the training environment into .venv-train (torch is large: a few minutes)" >&2
   quiet .venv-train/bin/python -m pip install -q --upgrade pip

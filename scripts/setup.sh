@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Create .venv and install SiteGuard into it (editable). Idempotent: re-installs only
-# when pyproject.toml changes. Usage: scripts/setup.sh [EXTRAS]   e.g. scripts/setup.sh dev
+# when pyproject.toml or the package files change. Usage: scripts/setup.sh [EXTRAS] (e.g. dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 extras=${1:-}
 py=${PYTHON:-python3}
 if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
@@ -14,14 +16,7 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=.venv/.siteguard-installed
-# strict editable install = a link tree: re-install when modules are added or removed
-modules=$(find cli pipeline edge api models datasets -type f -not -path '*/__pycache__/*' | sort | sha256sum | cut -c1-16)
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${modules} ${extras}"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-quiet() {  # run an installer step; its log is shown only if it fails
-  if ! "$@" >>"$log" 2>&1; then cat "$log" >&2; echo "setup failed: $*" >&2; exit 1; fi
-}
+want=$(install_fingerprint "${extras}")
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing siteguard${extras:+[$extras]} into .venv (first run takes a minute)" >&2
   quiet .venv/bin/python -m pip install -q --upgrade pip
