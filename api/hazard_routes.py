@@ -50,16 +50,10 @@ def list_hazards(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     q = select(HazardRow).order_by(HazardRow.last_seen.desc()).limit(limit)
-    cond = scope_filter(who)
-    if cond is not None:
+    if who.role in ("contractor", "edge"):  # their sites, registered as projects or not
+        q = q.where(HazardRow.site_id.in_(sorted(who.site_ids) or [""]))
+    elif (cond := scope_filter(who)) is not None:  # by the project's jurisdiction / insurer
         q = q.join(ProjectRow, ProjectRow.site_id == HazardRow.site_id).where(cond)
-        if who.role in ("contractor", "edge"):  # their sites, registered as projects or not
-            q = (
-                select(HazardRow)
-                .where(HazardRow.site_id.in_(sorted(who.site_ids) or [""]))
-                .order_by(HazardRow.last_seen.desc())
-                .limit(limit)
-            )
     if site_id:
         q = q.where(HazardRow.site_id == site_id)
     if status:

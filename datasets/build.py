@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 import yaml
 
 from siteguard.datasets.importers import Sample, read_dataset
@@ -62,8 +63,6 @@ def merge_pseudo(
     sample: Sample, pseudo: list[tuple[float, float, float, float]], iou: float = 0.5
 ) -> int:
     """Add pseudo person boxes that no labelled person box already covers; return how many."""
-    import numpy as np
-
     if not pseudo:
         return 0
     have = np.array(

@@ -166,9 +166,12 @@ class CameraRunner:
         h, w = image.shape[:2]
         occluders = dets.xyxy[np.isin(dets.class_id, self._occluder_ids)]
         out = {}
+        near = None  # the live edge map, shared by every zone of this camera
         for zone in (z for z in self.cfg.zones if z.protected):
             ref = self.protection.get(zone.id)
-            score = ref.score(image, occluders) if ref is not None else None
+            if ref is not None and near is None:
+                near = ref.live_structure(image)
+            score = ref.score(image, occluders, near) if ref is not None else None
             by_reference = None if score is None else score < check.min_score
             by_detector = (
                 (not protection_seen(dets, zone.polygon, w, h))

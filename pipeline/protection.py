@@ -80,26 +80,41 @@ class ProtectionReference:
                 f"({int(self.edges.sum())} edge pixels): re-commission with the protection visible"
             )
 
-    def score(self, live: Image, occluders: npt.NDArray[np.floating] | None = None) -> float | None:
-        """Share of the reference structure still present (0..1), or None if mostly hidden.
-
-        ``occluders``: (N, 4) pixel boxes (people, machines) to leave out of the comparison.
-        """
+    def live_structure(self, live: Image) -> npt.NDArray[np.bool_]:
+        """The live frame's structure at the reference size, widened by the shake tolerance.
+        Zones of one camera share it: compute once per frame, pass to `score`."""
         if live.shape[:2] != self.shape:
             live = cv2.resize(live, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_AREA)
+        k = 2 * self.config.tolerance_px + 1
+        return np.asarray(
+            cv2.dilate(structure(live).astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+        )
+
+    def score(
+        self,
+        live: Image,
+        occluders: npt.NDArray[np.floating] | None = None,
+        near: npt.NDArray[np.bool_] | None = None,
+    ) -> float | None:
+        """Share of the reference structure still present (0..1), or None if mostly hidden.
+
+        ``occluders``: (N, 4) boxes in live-frame pixels (people, machines) left out of the
+        comparison. ``near``: `live_structure(live)` when already computed for this frame.
+        """
         visible = self.mask.copy()
         if occluders is not None and len(occluders):
             h, w = self.shape
-            for x1, y1, x2, y2 in np.round(occluders).astype(int):
+            sx, sy = w / live.shape[1], h / live.shape[0]  # live pixels -> reference pixels
+            boxes = np.asarray(occluders, np.float64) * np.array([sx, sy, sx, sy])
+            for x1, y1, x2, y2 in np.round(boxes).astype(int):
                 visible[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)] = False
         ref = self.edges & visible
         if self.mask.sum() == 0 or visible.sum() / self.mask.sum() < 1 - self.config.max_occluded:
             return None
         if ref.sum() < self.config.min_reference_edges // 2:
             return None
-        now = structure(live)
-        k = 2 * self.config.tolerance_px + 1
-        near = cv2.dilate(now.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+        if near is None:
+            near = self.live_structure(live)
         return float((ref & near).sum() / ref.sum())
 
     def missing(

@@ -39,14 +39,8 @@ def post(client, name, **over):
     assert client.post("/api/v1/events", json=doc).status_code == 202
 
 
-def test_deadlines_are_end_of_day_china_time_by_level():
-    p = DeadlinePolicy(major_days=0, general_days=3)
-    issued = datetime(2026, 10, 5, 17, 0, tzinfo=UTC)  # 01:00 on 6 Oct in China
-    assert p.deadline("major", issued).isoformat() == "2026-10-06T23:59:59+08:00"
-    assert p.deadline("general", issued).isoformat() == "2026-10-09T23:59:59+08:00"
-
-
-def test_notice_batches_open_hazards_with_measures_deadlines_and_parties(client):
+def seed_two_hazards(client):
+    """The project, a general no-helmet hazard and a major unprotected-edge hazard."""
     assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
     post(client, "hazard_event_v1_start.json")  # no_helmet, general
     post(
@@ -57,6 +51,17 @@ def test_notice_batches_open_hazards_with_measures_deadlines_and_parties(client)
         level="major",
         zones=["slab-3f-east"],
     )
+
+
+def test_deadlines_are_end_of_day_china_time_by_level():
+    p = DeadlinePolicy(major_days=0, general_days=3)
+    issued = datetime(2026, 10, 5, 17, 0, tzinfo=UTC)  # 01:00 on 6 Oct in China
+    assert p.deadline("major", issued).isoformat() == "2026-10-06T23:59:59+08:00"
+    assert p.deadline("general", issued).isoformat() == "2026-10-09T23:59:59+08:00"
+
+
+def test_notice_batches_open_hazards_with_measures_deadlines_and_parties(client):
+    seed_two_hazards(client)
     r = client.post("/api/v1/projects/futian-0001/notices")
     assert r.status_code == 201
     n = r.json()
@@ -107,16 +112,7 @@ def test_unknown_project_and_notice_are_json_404s(client):
 
 
 def test_notice_pdf_is_a_chinese_a4_document(client, tmp_path):
-    client.put("/api/v1/projects/futian-0001", json=PROJECT)
-    post(client, "hazard_event_v1_start.json")
-    post(
-        client,
-        "hazard_event_v1_start.json",
-        event_id="evt_edge00000001",
-        hazard_type="edge_unprotected",
-        level="major",
-        zones=["slab-3f-east"],
-    )
+    seed_two_hazards(client)
     n = client.post("/api/v1/projects/futian-0001/notices").json()
     r = client.get(f"/notices/{n['id']}.pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"

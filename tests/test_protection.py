@@ -62,3 +62,13 @@ def test_a_reference_without_structure_is_refused():
 def test_live_frames_of_another_size_are_compared_at_the_reference_size(ref):
     big = cv2.resize(site(rails=True, seed=6), (640, 480))
     assert ref.score(big) > 0.7
+
+
+def test_occluders_are_scaled_from_the_live_frame_to_the_reference(ref):
+    live = cv2.resize(site(rails=True, seed=7), (640, 480))  # twice the reference size
+    people = np.array([[80, 200, 220, 460], [360, 200, 500, 460]], np.float32)  # live pixels
+    for x1, y1, x2, y2 in people.astype(int):
+        cv2.rectangle(live, (x1, y1), (x2, y2), (90, 40, 20), -1)
+    assert ref.score(live, people) > 0.8
+    near = ref.live_structure(live)  # computed once, shared by the zones of a frame
+    assert ref.score(live, people, near) == ref.score(live, people)
