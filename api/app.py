@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,9 +19,12 @@ from siteguard.api.deps import Db
 from siteguard.api.escalation import escalate_overdue
 from siteguard.api.hazard_routes import router as hazard_router
 from siteguard.api.ingest import Ingestor
+from siteguard.api.insurer_routes import router as insurer_router
 from siteguard.api.mqtt_ingest import MqttIngest
 from siteguard.api.notice_routes import router as notice_router
 from siteguard.api.push import Pusher
+from siteguard.api.regulator_routes import router as regulator_router
+from siteguard.api.risk_bands import check_bands
 from siteguard.api.settings import ApiSettings
 from siteguard.api.tables import HazardRow
 
@@ -46,8 +50,14 @@ class Services:
             periodic=self.escalate,
         )
 
+        self._last_risk_check = 0.0
+
     def escalate(self) -> None:
+        """The pusher's periodic job: overdue escalations, and premium bands now and then."""
         escalate_overdue(self.sessions)
+        if time.monotonic() - self._last_risk_check >= self.settings.risk_check_s:
+            self._last_risk_check = time.monotonic()
+            check_bands(self.sessions, self.settings)
 
 
 def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
@@ -75,6 +85,8 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
     app.include_router(hazard_router)
     app.include_router(camera_router)
     app.include_router(notice_router)
+    app.include_router(insurer_router)
+    app.include_router(regulator_router)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siteguard.api import audit
+from siteguard.api import audit, camera_health
 from siteguard.api.auth import Caller, check_site
 from siteguard.api.deps import Db
 from siteguard.api.tables import CameraRow
@@ -68,10 +68,22 @@ def put_camera(site_id: str, camera_id: str, body: CameraIn, db: Db, who: Caller
     return _json(row)
 
 
-@router.get("/api/v1/projects/{site_id}/cameras", summary="A project's cameras and zones")
+@router.get(
+    "/api/v1/projects/{site_id}/cameras",
+    summary="A project's cameras: zones, and the latest state and heartbeat from the edge",
+)
 def list_cameras(site_id: str, db: Db, who: Caller) -> list[dict[str, Any]]:
     check_site(db, who, site_id)
-    rows = db.scalars(
-        select(CameraRow).where(CameraRow.site_id == site_id).order_by(CameraRow.camera_id)
-    )
-    return [_json(r) for r in rows]
+    return site_cameras(db, site_id)
+
+
+def site_cameras(s: Session, site_id: str) -> list[dict[str, Any]]:
+    """Registered cameras and cameras the edge reported, each with its status (or None)."""
+    rows = {
+        r.camera_id: _json(r)
+        for r in s.scalars(select(CameraRow).where(CameraRow.site_id == site_id))
+    }
+    status = camera_health.latest(s, site_id)
+    for cam in status.keys() - rows.keys():
+        rows[cam] = {"site_id": site_id, "camera_id": cam, "name": "", "zones": []}
+    return [dict(rows[c], status=status.get(c)) for c in sorted(rows)]

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from siteguard.api import audit, push
+from siteguard.api import audit, camera_health, push
 from siteguard.api.tables import DeadLetterRow, EventRow, HazardRow
 from siteguard.pipeline.events import HazardEvent
 
@@ -73,6 +73,18 @@ class Ingestor:
                 "forbidden", reason=f"this key may not post events for {event.site_id!r}"
             )
         return self.ingest(event, source, data.decode("utf-8", "replace"))
+
+    def ingest_camera(self, topic: str, payload: bytes) -> IngestResult:
+        """A status or stats message: camera state and camera-hours (bad ones dead-lettered)."""
+        if len(payload) > self.max_payload_bytes:
+            return self.reject(payload[:4096], f"mqtt:{topic}", "camera message too large")
+        try:
+            with self.sessions.begin() as s:
+                camera_health.record(s, topic, payload, utc_naive(datetime.now(UTC)))
+        except camera_health.CameraMessageError as exc:
+            return self.reject(payload, f"mqtt:{topic}", str(exc))
+        self.counts["camera"] += 1
+        return IngestResult("new")
 
     def reject(self, data: bytes, source: str, reason: str) -> IngestResult:
         """Keep the message (any bytes, NULs escaped: PostgreSQL text holds none) and why."""

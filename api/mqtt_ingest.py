@@ -28,7 +28,8 @@ class MqttIngest:
     ) -> None:
         self.settings = settings
         self.ingestor = ingestor
-        self.topic = f"$share/{settings.share_group}/{settings.prefix}/+/+/events"
+        shared = f"$share/{settings.share_group}/{settings.prefix}/+/+"
+        self.topics = [(f"{shared}/{kind}", 1) for kind in ("events", "status", "stats")]
         self.connected = threading.Event()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -60,11 +61,14 @@ class MqttIngest:
         if reason.is_failure:
             log.warning("MQTT broker refused the API consumer: %s", reason)
             return
-        client.subscribe(self.topic, qos=1)
+        client.subscribe(self.topics)
         self.connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            self.ingestor.ingest_raw(msg.payload, f"mqtt:{msg.topic}")
+            if msg.topic.endswith("/events"):
+                self.ingestor.ingest_raw(msg.payload, f"mqtt:{msg.topic}")
+            else:  # status and stats: camera state and camera-hours watched
+                self.ingestor.ingest_camera(msg.topic, bytes(msg.payload))
         except Exception:  # a database hiccup must not kill the consumer loop
             log.exception("could not ingest a message from %s", msg.topic)

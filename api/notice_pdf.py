@@ -43,7 +43,7 @@ def cjk_font() -> str:
     return CID_FONT
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def pdf_styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("base", fontName=cjk_font(), fontSize=9, leading=12, wordWrap="CJK")
     return {
         "base": base,
@@ -53,14 +53,14 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _esc(v: Any) -> str:
+def esc(v: Any) -> str:
     return str(v or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def notice_pdf(n: dict[str, Any]) -> bytes:
-    st = _styles()
+    st = pdf_styles()
     p = n["project"]
-    P = lambda text, style="base": Paragraph(_esc(text), st[style])  # noqa: E731
+    P = lambda text, style="base": Paragraph(esc(text), st[style])  # noqa: E731
     grid = TableStyle(
         [
             ("GRID", (0, 0), (-1, -1), 0.5, colors.black),

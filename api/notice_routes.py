@@ -39,6 +39,9 @@ class ProjectIn(BaseModel):
     responsible_person: str = Field("", max_length=100)
     responsible_phone: str = Field("", max_length=50)
     jurisdiction: str = Field("", max_length=100)
+    risk_product: str = Field(
+        "default", max_length=64, description="premium rate/band configuration (api settings)"
+    )
 
 
 def _project_json(p: ProjectRow) -> dict[str, Any]:
@@ -48,8 +51,16 @@ def _project_json(p: ProjectRow) -> dict[str, Any]:
 @router.put(
     "/api/v1/projects/{site_id}", summary="Register or update a project (its site_id is the edge's)"
 )
-def put_project(site_id: str, body: ProjectIn, db: Db, who: Caller) -> dict[str, Any]:
+def put_project(
+    site_id: str, body: ProjectIn, request: Request, db: Db, who: Caller
+) -> dict[str, Any]:
     who.require("admin")
+    if body.risk_product not in request.app.state.services.settings.risk:
+        raise HTTPException(
+            422,
+            detail=f"unknown risk_product {body.risk_product!r} (configured: "
+            f"{', '.join(request.app.state.services.settings.risk)})",
+        )
     p = db.scalar(select(ProjectRow).where(ProjectRow.site_id == site_id))
     if p is None:
         p = ProjectRow(site_id=site_id, **body.model_dump())

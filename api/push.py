@@ -42,6 +42,7 @@ RECIPIENTS = {
     "notice.issued": ["contractor", "insurer"],
     "hazard.escalated": ["housing_construction", "emergency_management", "insurance_regulator"],
     "hazard.closed": ["insurer", "housing_construction"],
+    "risk.band_changed": ["insurer"],
 }
 
 

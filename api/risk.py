@@ -5,19 +5,21 @@ sum of saturating components, each in [0, 1] and each rising with risk:
 
 | component | what | saturation |
 | --- | --- | --- |
-| hazard_rate | general + 5 x major hazards per 100 camera-hours watched (dismissed excluded) | rate / (rate + k) |
+| hazard_rate | general + 5 x major hazards per 100 camera-hours watched (dismissed excluded); hours not watched count as at least the neutral score | rate / (rate + k) |
 | repeats | hazards again at a place that already had one | n / (n + 3) |
 | timeliness | share of notices NOT closed on time | 1 - on_time share (0.5 without notices) |
 | unrectified_major | major hazards past their deadline and still open | n / (n + 1) |
-| rejections | rectifications rejected at re-inspection, per notice | r / (r + notices + 1) |
+| rejections | rectifications rejected at re-inspection | r / (r + 2) |
 | camera_downtime | share of the period the cameras were off (switching cameras off must not look safe) | 1 - uptime |
 
 score = sum(w_i c_i) / sum(w_i) in [0, 1]. With little data the score is shrunk toward the
 neutral score (configurable, 0.25: a typical project's components sit well below 0.5) by
-the confidence, camera-hours / (camera-hours + full_confidence_hours). The factor maps
+the confidence, h / (h + full_confidence_hours), h being the camera-hours the project was
+scheduled to be watched (switched on or not, so switching cameras off never buys a
+shrink toward neutral). The factor maps
 [0, neutral] linearly onto [1 - band, 1] and [neutral, 1] onto [1, 1 + band]: it never leaves
 the band, is 1.0 for a neutral project, and never falls when a component rises (every
-weight is positive, both maps rise, and the confidence depends on camera-hours only).
+weight is positive, both maps rise, and the confidence depends on the schedule only).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class RiskAssessment:
     contributions: dict[str, float]  # each component's share of (score - 0.5), signed
     inspection: str
     reasons: list[str] = field(default_factory=list)
+    reasons_zh: list[str] = field(default_factory=list)
 
     def premium(self, contract_value: float) -> float:
         """Premium for a contract value (same currency), at this project's rate."""
@@ -89,16 +92,29 @@ def _sat(x: float, k: float) -> float:
 def components(s: ProjectSignals, cfg: RiskSettings) -> dict[str, float]:
     rate = (s.general_hazards + 5 * s.major_hazards) / max(s.camera_hours, 1.0) * 100
     uptime = s.camera_hours / s.scheduled_camera_hours if s.scheduled_camera_hours > 0 else 0.0
+    uptime = min(max(uptime, 0.0), 1.0)
+    watched = _sat(rate, cfg.hazard_rate_k)
+    # hours nobody watched are not hours without hazards: they count as at least typical
+    unwatched = max(watched, cfg.neutral) if s.scheduled_camera_hours > 0 else watched
     return {
-        "hazard_rate": _sat(rate, cfg.hazard_rate_k),
+        "hazard_rate": uptime * watched + (1 - uptime) * unwatched,
         "repeats": _sat(s.repeat_hazards, 3),
         "timeliness": 1 - s.closed_on_time / s.notices if s.notices else 0.5,
         "unrectified_major": _sat(s.unrectified_major, 1),
-        "rejections": s.rejected_rectifications / (s.rejected_rectifications + s.notices + 1),
-        "camera_downtime": 1 - min(max(uptime, 0.0), 1.0),
+        # a count, not a share of notices: more notices must not dilute the rejections
+        "rejections": _sat(s.rejected_rectifications, 2),
+        "camera_downtime": 1 - uptime,
     }
 
 
+REASONS_ZH = {
+    "hazard_rate": "单位监测时长隐患率",
+    "repeats": "同一部位重复出现隐患",
+    "timeliness": "整改不及时",
+    "unrectified_major": "重大隐患逾期未整改",
+    "rejections": "整改复查不通过",
+    "camera_downtime": "摄像头离线时长",
+}
 REASONS = {
     "hazard_rate": "hazard rate per camera-hour watched",
     "repeats": "repeat hazards at the same place",
@@ -115,7 +131,10 @@ def assess(s: ProjectSignals, cfg: RiskSettings | None = None) -> RiskAssessment
     w = cfg.weights.model_dump()
     total = sum(w.values())
     raw = sum(w[k] * c[k] for k in c) / total
-    confidence = s.camera_hours / (s.camera_hours + cfg.full_confidence_hours)
+    # backed by the hours the project was under watch, switched on or not: switching cameras
+    # off must not shrink a bad record toward the neutral score
+    hours = max(s.camera_hours, s.scheduled_camera_hours)
+    confidence = hours / (hours + cfg.full_confidence_hours)
     n = cfg.neutral
     score = n + confidence * (raw - n)
     span = (1 - n) if score >= n else n
@@ -134,6 +153,11 @@ def assess(s: ProjectSignals, cfg: RiskSettings | None = None) -> RiskAssessment
         for k, v in top
         if abs(v) > 1e-4
     ]
+    reasons_zh = [
+        f"{'推高' if v > 0 else '降低'}风险：{REASONS_ZH[k]}（{c[k]:.2f}）"
+        for k, v in top
+        if abs(v) > 1e-4
+    ]
     return RiskAssessment(
         score=round(score, 4),
         factor=round(factor, 4),
@@ -143,4 +167,5 @@ def assess(s: ProjectSignals, cfg: RiskSettings | None = None) -> RiskAssessment
         contributions=contributions,
         inspection=inspection,
         reasons=reasons,
+        reasons_zh=reasons_zh,
     )

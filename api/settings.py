@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from siteguard.api.measures import DeadlinePolicy
 from siteguard.api.push import PushSettings
+from siteguard.api.risk import RiskSettings
 
 
 class MqttIngestSettings(BaseModel):
@@ -37,12 +38,23 @@ class ApiSettings(BaseModel):
     deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
     data_dir: Path = Field(Path("api-data"), description="Proof photos and other uploaded files")
     push: PushSettings = Field(default_factory=PushSettings)
+    risk: dict[str, RiskSettings] = Field(
+        default_factory=lambda: {"default": RiskSettings()},
+        description="Premium base rate, band and model weights per province/product; a "
+        "project names its product (`risk_product`), 'default' otherwise",
+    )
+    risk_check_s: float = Field(
+        3600.0, gt=0, description="How often premium bands are recomputed (changes are pushed)"
+    )
     retention_years: int = Field(
         5,
         ge=5,
         description="How long records must be kept (domain rule: at least 5 years). "
         "SiteGuard never deletes them; older years move out with `siteguard archive export`.",
     )
+
+    def risk_for(self, product: str) -> RiskSettings:
+        return self.risk.get(product) or self.risk.get("default") or RiskSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from siteguard.api.db import Base
@@ -86,6 +96,7 @@ class ProjectRow(Base):
     responsible_person: Mapped[str] = mapped_column(String(100), default="")
     responsible_phone: Mapped[str] = mapped_column(String(50), default="")
     jurisdiction: Mapped[str] = mapped_column(String(100), default="")
+    risk_product: Mapped[str] = mapped_column(String(64), default="default")  # rate/band config
     notices: Mapped[list[NoticeRow]] = relationship(back_populates="project")
 
 
@@ -202,3 +213,58 @@ class CameraRow(Base):
     zones: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of pipeline.zones.Zone
 
     __table_args__ = (UniqueConstraint("site_id", "camera_id", name="uq_site_camera"),)
+
+
+class CameraStatusRow(Base):
+    """A camera's latest state and heartbeat, from the edge's status and stats topics."""
+
+    __tablename__ = "camera_status"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), index=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime())
+    stats: Mapped[str] = mapped_column(Text, default="{}")  # the latest stats message (JSON)
+
+    __table_args__ = (UniqueConstraint("site_id", "camera_id", name="uq_status_camera"),)
+
+
+class CameraUptimeRow(Base):
+    """An interval during which a camera was online and watched (camera-hours come from
+    these: a site that switches its cameras off gets fewer hours, not a cleaner record)."""
+
+    __tablename__ = "camera_uptime"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    camera_id: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(DateTime())
+    end: Mapped[datetime] = mapped_column(DateTime())
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (Index("ix_uptime_site", "site_id", "start"),)
+
+
+class RiskBandRow(Base):
+    """The last premium band announced per project (a change is pushed to the insurer)."""
+
+    __tablename__ = "risk_bands"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), unique=True)
+    band: Mapped[int] = mapped_column(Integer)  # rate adjustment in whole percent, 5 % steps
+    factor: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class ConsoleSessionRow(Base):
+    """A web-console login: a random cookie token (only its sha256 stored) standing for an
+    API key, so the console has exactly the key's role and scope. Ends at logout or expiry."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    expires_at: Mapped[datetime] = mapped_column(DateTime())

@@ -44,6 +44,7 @@ def apply(
     who: Principal,
     comment: str = "",
     attachments: list[str] | None = None,
+    at: datetime | None = None,
 ) -> NoticeRow:
     t = TRANSITIONS.get(action)
     if t is None:
@@ -57,7 +58,7 @@ def apply(
         raise HTTPException(422, detail="a rejection needs a comment saying what is still wrong")
     if action == "submit" and not attachments:
         raise HTTPException(422, detail="a rectification reply needs at least one proof photo")
-    _record(s, notice, who, action, t.target, comment, attachments or [])
+    _record(s, notice, who, action, t.target, comment, attachments or [], at)
     if action == "accept":
         for item in notice.items:
             if item.hazard.status not in ("dismissed",):
@@ -74,7 +75,12 @@ def apply(
 
 
 def dismiss(
-    s: Session, hazard: HazardRow, notice: NoticeRow | None, who: Principal, reason: str
+    s: Session,
+    hazard: HazardRow,
+    notice: NoticeRow | None,
+    who: Principal,
+    reason: str,
+    at: datetime | None = None,
 ) -> HazardRow:
     who.require("inspector")
     if not reason.strip():
@@ -95,7 +101,7 @@ def dismiss(
         and notice.status != "closed"
         and all(i.hazard.status in ("closed", "dismissed") for i in notice.items)
     ):
-        _record(s, notice, who, "dismiss", "closed", f"all hazards dismissed: {reason}", [])
+        _record(s, notice, who, "dismiss", "closed", f"all hazards dismissed: {reason}", [], at)
     return hazard
 
 
@@ -107,11 +113,12 @@ def _record(
     target: str,
     comment: str,
     attachments: list[str],
+    at: datetime | None = None,
 ) -> None:
     s.add(
         NoticeHistoryRow(
             notice_id=notice.id,
-            at=utc_naive(datetime.now(UTC)),
+            at=utc_naive(at or datetime.now(UTC)),
             actor=who.name,
             role=who.role,
             action=action,

@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         demo_cmd,
         detect_cmd,
         edge_cmd,
+        report_cmd,
         schema_cmd,
         train_cmd,
     )
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         edge_cmd,
         api_cmd,
         admin_cmd,
+        report_cmd,
         dataset_cmd,
         train_cmd,
         schema_cmd,

@@ -289,6 +289,7 @@ class EdgeWorker:
                         fps_in=round(fps_in, 2),
                         fps_detected=round(fps_detected, 2),
                         outbox_depth=self.outbox.depth(),
+                        at=datetime.now(UTC).isoformat(),
                     )
                     self.publisher.send_stats(cam.cfg.id, json.dumps(stats))
                 self.evidence.enforce_retention()

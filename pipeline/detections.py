@@ -84,7 +84,8 @@ class Detections:
     @property
     def area(self) -> FloatArray:
         wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
-        return (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        out: FloatArray = (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        return out
 
     def anchors(self, where: str = "bottom_center") -> FloatArray:
         """Points per box: ``bottom_center`` (a person's feet) or ``center``."""
@@ -127,18 +128,21 @@ def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:
     area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
     area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
-    return (inter / np.maximum(union, 1e-9)).astype(np.float32)
+    iou: FloatArray = (inter / np.maximum(union, 1e-9)).astype(np.float32)
+    return iou
 
 
 def box_ioa(a: FloatArray, b: FloatArray) -> FloatArray:
     """Pairwise intersection over the area of ``a``: how much of each a-box lies in each b-box."""
     inter = _intersection(a, b)
     area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    return (inter / np.maximum(area_a[:, None], 1e-9)).astype(np.float32)
+    ioa: FloatArray = (inter / np.maximum(area_a[:, None], 1e-9)).astype(np.float32)
+    return ioa
 
 
 def _intersection(a: FloatArray, b: FloatArray) -> FloatArray:
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     wh = np.clip(rb - lt, 0, None)
-    return (wh[..., 0] * wh[..., 1]).astype(np.float32)
+    inter: FloatArray = (wh[..., 0] * wh[..., 1]).astype(np.float32)
+    return inter

@@ -18,8 +18,8 @@ def test_migrations_match_the_models_and_are_idempotent(db_url):
         )
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert diff == [], f"models and migrations differ: {diff}"
-    assert version == "0002"
-    assert {"hazards", "events", "notices", "audit_log", "push_outbox"} <= set(
+    assert version == "0003"
+    assert {"hazards", "events", "notices", "audit_log", "push_outbox", "camera_uptime"} <= set(
         inspect(engine).get_table_names()
     )
     engine.dispose()

@@ -92,3 +92,17 @@ def test_a_bad_project_is_explained_and_inspected_weekly():
     assert sum(a.contributions.values()) == pytest.approx(a.score - 0.25, abs=1e-3)
     assert a.premium(10_000_000) == pytest.approx(10_000_000 * a.rate_per_mille / 1000)
     assert 1.65 * 0.8 <= a.rate_per_mille <= 1.65 * 1.2
+
+
+@settings(max_examples=300, deadline=None)
+@given(signals, st.floats(0, 1))
+def test_watching_fewer_of_the_scheduled_hours_never_lowers_the_factor(s, keep):
+    """Same hazards, same schedule, cameras on for less of it: never a better factor (the
+    unwatched hours are not assumed clean, and confidence does not shrink)."""
+    s = replace(
+        s,
+        closed_on_time=min(s.closed_on_time, s.notices),
+        scheduled_camera_hours=max(s.scheduled_camera_hours, s.camera_hours),
+    )
+    dimmer = replace(s, camera_hours=s.camera_hours * keep)
+    assert assess(dimmer).factor >= assess(s).factor - 1e-9

@@ -1,0 +1,212 @@
+"""One project's risk signals over a period, read from the database, and its assessment.
+
+Periods are half-open [start, end) in naive UTC. "Now" for a past period is its end: a
+hazard is unrectified if it was still open when the period ended, whatever happened later,
+so a month's figures do not change when the month is over.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from siteguard.api.camera_health import camera_hours, scheduled_camera_hours
+from siteguard.api.risk import ProjectSignals, RiskAssessment, RiskSettings, assess
+from siteguard.api.tables import (
+    HazardRow,
+    NoticeHistoryRow,
+    NoticeItemRow,
+    NoticeRow,
+    ProjectRow,
+)
+
+REPEAT_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+    label: str
+
+    @classmethod
+    def month(cls, month: str) -> Period:
+        """'2026-10' -> the calendar month (UTC)."""
+        try:
+            start = datetime.strptime(month, "%Y-%m")
+        except ValueError as exc:
+            raise ValueError(f"month must be YYYY-MM, not {month!r}") from exc
+        end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+        return cls(start, end, month)
+
+    @classmethod
+    def rolling(cls, end: datetime, days: int = 30) -> Period:
+        return cls(end - timedelta(days=days), end, f"{days} days to {end:%Y-%m-%d}")
+
+    def previous(self) -> Period:
+        if len(self.label) == 7:  # a calendar month
+            prev = self.start - timedelta(days=1)
+            return Period.month(f"{prev:%Y-%m}")
+        return Period(self.start - (self.end - self.start), self.start, "previous")
+
+
+@dataclass(frozen=True)
+class SignalDetail:
+    """The model's inputs plus the figures people ask about that the score does not use."""
+
+    signals: ProjectSignals
+    median_days_to_close: float | None
+    overdue_items: int
+    dismissed: int
+    hazards_by_type: dict[str, int]
+
+
+def closed_at(s: Session, notice_ids: list[int]) -> dict[int, datetime]:
+    """When each notice was closed (its last transition to closed)."""
+    if not notice_ids:
+        return {}
+    rows = s.execute(
+        select(NoticeHistoryRow.notice_id, NoticeHistoryRow.at).where(
+            NoticeHistoryRow.notice_id.in_(notice_ids), NoticeHistoryRow.to_status == "closed"
+        )
+    ).all()
+    out: dict[int, datetime] = {}
+    for nid, at in rows:
+        out[nid] = max(at, out.get(nid, at))
+    return out
+
+
+def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
+    start, end = period.start, period.end
+    hazards = list(
+        s.scalars(
+            select(HazardRow)
+            .where(
+                HazardRow.site_id == p.site_id,
+                HazardRow.first_seen >= start - REPEAT_WINDOW,
+                HazardRow.first_seen < end,
+            )
+            .order_by(HazardRow.first_seen)
+        )
+    )
+    real = [h for h in hazards if h.status != "dismissed"]
+    in_period = [h for h in real if h.first_seen >= start]
+    seen: dict[tuple[str, str, str], datetime] = {}
+    repeats = 0
+    for h in real:
+        place = (h.camera_id, h.zone, h.hazard_type)
+        before = seen.get(place)
+        if h.first_seen >= start and before is not None and h.first_seen - before <= REPEAT_WINDOW:
+            repeats += 1
+        seen[place] = h.first_seen
+    by_type: dict[str, int] = {}
+    for h in in_period:
+        by_type[h.hazard_type] = by_type.get(h.hazard_type, 0) + 1
+
+    notices = list(
+        s.scalars(
+            select(NoticeRow)
+            .where(NoticeRow.project_id == p.id, NoticeRow.issued_at < end)
+            .options(selectinload(NoticeRow.items).selectinload(NoticeItemRow.hazard))
+        )
+    )
+    closed = closed_at(s, [n.id for n in notices])
+    issued = [n for n in notices if n.issued_at >= start]
+    on_time = 0
+    days: list[float] = []
+    for n in issued:
+        deadline = min((i.deadline for i in n.items), default=n.issued_at)
+        c = closed.get(n.id)
+        if c is not None and c < end:
+            days.append((c - n.issued_at).total_seconds() / 86400)
+            on_time += c <= deadline
+    unrectified_major = overdue = 0
+    for n in notices:
+        c = closed.get(n.id)
+        still_open = c is None or c >= end
+        for i in n.items:
+            if i.hazard.status == "dismissed" or not still_open or i.deadline >= end:
+                continue
+            overdue += 1
+            unrectified_major += i.level == "major"
+    rejected = len(
+        s.scalars(
+            select(NoticeHistoryRow.id).where(
+                NoticeHistoryRow.notice_id.in_([n.id for n in notices] or [0]),
+                NoticeHistoryRow.action == "reject",
+                NoticeHistoryRow.at >= start,
+                NoticeHistoryRow.at < end,
+            )
+        ).all()
+    )
+    signals = ProjectSignals(
+        camera_hours=camera_hours(s, p.site_id, start, end),
+        scheduled_camera_hours=scheduled_camera_hours(s, p.site_id, start, end),
+        general_hazards=sum(h.level != "major" for h in in_period),
+        major_hazards=sum(h.level == "major" for h in in_period),
+        repeat_hazards=repeats,
+        notices=len(issued),
+        closed_on_time=on_time,
+        unrectified_major=unrectified_major,
+        rejected_rectifications=rejected,
+    )
+    return SignalDetail(
+        signals=signals,
+        median_days_to_close=round(statistics.median(days), 2) if days else None,
+        overdue_items=overdue,
+        dismissed=sum(h.status == "dismissed" and h.first_seen >= start for h in hazards),
+        hazards_by_type=by_type,
+    )
+
+
+def band_of(factor: float) -> int:
+    """The premium band in whole percent, in 5 % steps (what an underwriter would apply)."""
+    return round((factor - 1) * 20) * 5
+
+
+def project_risk(
+    s: Session, p: ProjectRow, period: Period, cfg: RiskSettings
+) -> tuple[RiskAssessment, SignalDetail]:
+    detail = project_signals(s, p, period)
+    return assess(detail.signals, cfg), detail
+
+
+def risk_json(
+    p: ProjectRow, period: Period, a: RiskAssessment, d: SignalDetail, cfg: RiskSettings
+) -> dict[str, Any]:
+    sig = asdict(d.signals)
+    sig["camera_hours"] = round(sig["camera_hours"], 2)
+    sig["scheduled_camera_hours"] = round(sig["scheduled_camera_hours"], 2)
+    return {
+        "site_id": p.site_id,
+        "name": p.name,
+        "policy_no": p.policy_no,
+        "jurisdiction": p.jurisdiction,
+        "period": {
+            "label": period.label,
+            "start": period.start.isoformat() + "Z",
+            "end": period.end.isoformat() + "Z",
+        },
+        "score": a.score,
+        "factor": a.factor,
+        "band_percent": band_of(a.factor),
+        "base_rate_per_mille": cfg.base_rate_per_mille,
+        "rate_per_mille": a.rate_per_mille,
+        "band_limits": [round(1 - cfg.band, 4), round(1 + cfg.band, 4)],
+        "confidence": a.confidence,
+        "inspection": a.inspection,
+        "reasons": a.reasons,
+        "reasons_zh": a.reasons_zh,
+        "components": a.components,
+        "contributions": a.contributions,
+        "signals": sig,
+        "median_days_to_close": d.median_days_to_close,
+        "overdue_items": d.overdue_items,
+        "dismissed_false_alarms": d.dismissed,
+        "hazards_by_type": d.hazards_by_type,
+    }
