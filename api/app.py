@@ -9,11 +9,13 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from siteguard.api.camera_routes import router as camera_router
+from siteguard.api.console_routes import install as install_console
+from siteguard.api.console_routes import render as render_page
 from siteguard.api.db import create_schema, make_engine, make_sessions
 from siteguard.api.deps import Db
 from siteguard.api.escalation import escalate_overdue
@@ -87,6 +89,11 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
     app.include_router(notice_router)
     app.include_router(insurer_router)
     app.include_router(regulator_router)
+    install_console(app)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/console/", 303)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
@@ -96,7 +103,12 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         )
 
     @app.exception_handler(HTTPException)
-    async def _http_error(_r: Request, exc: HTTPException) -> JSONResponse:
+    async def _http_error(r: Request, exc: HTTPException) -> Response:
+        if r.url.path.startswith("/console/"):  # people, not programs: a page
+            page: Response = render_page(
+                r, "error.html", status=exc.status_code, code=exc.status_code, detail=exc.detail
+            )
+            return page
         return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)})
 
     @app.get("/healthz", summary="Liveness: database reachable, MQTT consumer connected")

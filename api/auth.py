@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siteguard.api.tables import ApiKeyRow, ProjectRow
+from siteguard.api.tables import ApiKeyRow, ConsoleSessionRow, ProjectRow
 
 Role = Literal["admin", "inspector", "contractor", "regulator", "insurer", "edge"]
 ROLES: tuple[str, ...] = ("admin", "inspector", "contractor", "regulator", "insurer", "edge")
@@ -88,15 +89,14 @@ def create_key(
     return key
 
 
-def principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    if not key:
-        raise HTTPException(401, detail="missing API key (Authorization: Bearer <key>)")
-    with request.app.state.services.sessions() as s:
-        row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_sha256 == hash_key(key)))
+SESSION_COOKIE = "sg_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _key_principal(s: Session, key_sha256: str) -> Principal | None:
+    row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_sha256 == key_sha256))
     if row is None:
-        raise HTTPException(401, detail="unknown API key")
+        return None
     return Principal(
         row.name,
         row.role,
@@ -104,6 +104,44 @@ def principal(request: Request) -> Principal:
         row.jurisdiction,
         row.insurer,
     )
+
+
+def session_principal(request: Request) -> tuple[Principal, str] | None:
+    """The console login behind the session cookie, with its CSRF token (None: no login)."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        return None
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with request.app.state.services.sessions() as s:
+        row = s.scalar(
+            select(ConsoleSessionRow).where(ConsoleSessionRow.token_sha256 == hash_key(token))
+        )
+        if row is None or row.expires_at < now:
+            return None
+        who = _key_principal(s, row.key_sha256)
+    return (who, row.csrf) if who else None
+
+
+def principal(request: Request) -> Principal:
+    """The caller: an API key (``Authorization: Bearer``) or a console session cookie. A
+    cookie-authenticated change must carry the session's CSRF token (X-CSRF-Token)."""
+    header = request.headers.get("authorization", "")
+    key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    if not key:
+        login = session_principal(request)
+        if login is None:
+            raise HTTPException(401, detail="missing API key (Authorization: Bearer <key>)")
+        who, csrf = login
+        if request.method not in SAFE_METHODS and not secrets.compare_digest(
+            request.headers.get("x-csrf-token", ""), csrf
+        ):
+            raise HTTPException(403, detail="missing or wrong CSRF token")
+        return who
+    with request.app.state.services.sessions() as s:
+        found = _key_principal(s, hash_key(key))
+    if found is None:
+        raise HTTPException(401, detail="unknown API key")
+    return found
 
 
 Caller = Annotated[Principal, Depends(principal)]

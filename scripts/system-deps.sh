@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages SiteGuard's services and tests use (only what is missing):
 # mosquitto (MQTT broker) and its clients; GStreamer's RTSP server with Debian's python3-gi
-# (tests and the demo stream a real clip over RTSP); ffmpeg. Needs root or sudo.
+# (tests and the demo stream a real clip over RTSP); ffmpeg; Chromium and ChromeDriver (the
+# web console's browser tests). Needs root or sudo.
 set -euo pipefail
 pkgs=(mosquitto mosquitto-clients ffmpeg poppler-utils fonts-wqy-microhei postgresql python3-gi gir1.2-gst-rtsp-server-1.0
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-      gstreamer1.0-plugins-ugly gstreamer1.0-libav)
+      gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
