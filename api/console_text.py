@@ -37,6 +37,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "zone_id": ("区域编号", "Zone id"),
     "kind": ("类型", "Kind"),
     "protected": ("已防护（基准画面）", "Protected (reference view)"),
+    "guarded": ("已防护", "protected"),
     "add_zone": ("添加区域", "Add zone"),
     "clear": ("清除", "Clear"),
     "save": ("保存", "Save"),

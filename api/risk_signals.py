@@ -46,7 +46,11 @@ class Period:
 
     @classmethod
     def rolling(cls, end: datetime, days: int = 30) -> Period:
-        return cls(end - timedelta(days=days), end, f"{days} days to {end:%Y-%m-%d}")
+        return cls(
+            end - timedelta(days=days),
+            end,
+            f"{end - timedelta(days=days):%Y-%m-%d}..{end:%Y-%m-%d}",
+        )
 
     def previous(self) -> Period:
         if len(self.label) == 7:  # a calendar month

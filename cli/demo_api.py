@@ -63,6 +63,10 @@ class DemoApi:
                 "inspector": create_key(
                     s, "演示检查员", "inspector", insurer=DEMO_PROJECT["insurer"]
                 ),
+                "contractor": create_key(s, "演示施工方", "contractor", [self.site_id]),
+                "regulator": create_key(
+                    s, "演示监管", "regulator", jurisdiction=DEMO_PROJECT["jurisdiction"]
+                ),
             }
         self.server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
@@ -114,6 +118,7 @@ class DemoApi:
                 f"           {pdf}",
                 f"    API:   curl -H 'Authorization: Bearer {self.keys['inspector']}' "
                 f"{self.url}/api/v1/notices/{n['id']}",
+                f"    console: {self.url}/console/notices/{n['id']}",
             ]
             print("\n".join(lines), flush=True)
             return

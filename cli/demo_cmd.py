@@ -174,6 +174,16 @@ def run(args: argparse.Namespace) -> int:
         )
         worker = EdgeWorker(config)
         api = DemoApi(args.data / "api", port, config.site_id).start()
+        for cam_cfg in config.cameras:  # the console shows the cameras and their zones
+            api.call(
+                "admin",
+                "PUT",
+                f"/api/v1/projects/{config.site_id}/cameras/{cam_cfg.id}",
+                json={
+                    "name": cam_cfg.id,
+                    "zones": [z.model_dump(mode="json") for z in cam_cfg.zones],
+                },
+            )
         viewer = threading.Thread(target=print_events, args=(port, stop), daemon=True)
         viewer.start()
         worker.start()
@@ -186,7 +196,9 @@ def run(args: argparse.Namespace) -> int:
             f"http://127.0.0.1:{worker.http_port}/healthz\n"
             f"  model    {worker.detector.card.name} {worker.detector.card.version}\n"
             f"  API      {api.url}/docs (admin key {api.keys['admin']})\n"
-            f"  platform {api.platform.url} (pushes -> {api.data / 'platform-messages.jsonl'})\n"
+            f"  console  {api.url}/console/  log in with a key:\n"
+            + "".join(f"           {role:<10} {key}\n" for role, key in api.keys.items())
+            + f"  platform {api.platform.url} (pushes -> {api.data / 'platform-messages.jsonl'})\n"
             "  the inspector issues a notice once the first hazards arrive\n"
             "  Ctrl-C to stop",
             flush=True,

@@ -28,3 +28,4 @@ def test_demo_prints_camera_status_and_hazard_events(tmp_path, capsys, rtsp):
     pdf = next((tmp_path / "demo" / "api").glob("notice-*.pdf"))
     assert pdf.read_bytes().startswith(b"%PDF-")
     assert "notice(s), " in out and "1 notice(s)" in out
+    assert "/console/" in out and "contractor" in out and "console: http://127.0.0.1:" in out
