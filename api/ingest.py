@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -55,18 +55,9 @@ class Ingestor:
         authorize: Callable[[HazardEvent], bool] | None = None,
     ) -> IngestResult:
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
-        if len(data) > self.max_payload_bytes:
-            return self.reject(
-                data[:4096], source, f"payload of {len(data)} bytes exceeds the limit"
-            )
-        try:
-            event = HazardEvent.model_validate_json(data)
-        except ValidationError as exc:
-            reason = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
-                for e in exc.errors()[:10]
-            )
-            return self.reject(data, source, f"invalid hazard event: {reason}")
+        event = self._parse(data)
+        if isinstance(event, str):
+            return self.reject(data, source, event)
         if authorize is not None and not authorize(event):
             self.counts["forbidden"] += 1
             return IngestResult(
@@ -88,18 +79,60 @@ class Ingestor:
 
     def reject(self, data: bytes, source: str, reason: str) -> IngestResult:
         """Keep the message (any bytes, NULs escaped: PostgreSQL text holds none) and why."""
-        text = data.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
         with self.sessions.begin() as s:
-            s.add(
-                DeadLetterRow(
-                    received_at=utc_naive(datetime.now(UTC)),
-                    source=source[:200].replace("\x00", ""),
-                    reason=reason[:4000].replace("\x00", "\\x00"),
-                    payload=text[:65536],
-                )
-            )
+            self._dead_letter(s, data, source, reason)
         self.counts["rejected"] += 1
         return IngestResult("rejected", reason=reason)
+
+    @staticmethod
+    def _dead_letter(s: Session, data: bytes, source: str, reason: str) -> None:
+        text = data[:65536].decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+        s.add(
+            DeadLetterRow(
+                received_at=utc_naive(datetime.now(UTC)),
+                source=source[:200].replace("\x00", ""),
+                reason=reason[:4000].replace("\x00", "\\x00"),
+                payload=text[:65536],
+            )
+        )
+
+    def ingest_batch(self, messages: list[tuple[bytes, str]]) -> list[IngestResult]:
+        """Many messages in one transaction (one commit instead of one per event: the
+        consumer's path under load). Invalid ones are dead-lettered in the same
+        transaction. If another replica stored one of them first, the batch is redone one
+        message at a time, so the outcome is exactly that of `ingest_raw` on each."""
+        parsed: list[HazardEvent | str] = [self._parse(data) for data, _source in messages]
+        try:
+            with self._lock, self.sessions.begin() as s:
+                batch = _Batch.prefetch(s, [ev for ev in parsed if not isinstance(ev, str)])
+                results: list[IngestResult] = [IngestResult("rejected")] * len(messages)
+                # hazards in a fixed order: replicas storing batches at the same time lock
+                # the same hazard rows in the same order (waits, never deadlocks)
+                for i in sorted(range(len(messages)), key=lambda i: _lock_order(parsed[i])):
+                    (data, source), ev = messages[i], parsed[i]
+                    if isinstance(ev, str):
+                        self._dead_letter(s, data, source, ev)
+                        results[i] = IngestResult("rejected", reason=ev)
+                    else:
+                        payload = data.decode("utf-8", "replace")
+                        results[i] = self._store(s, ev, source, payload, batch)
+        except IntegrityError:
+            return [self.ingest_raw(data, source) for data, source in messages]
+        for r in results:
+            self.counts[r.status] += 1
+        return results
+
+    def _parse(self, data: bytes) -> HazardEvent | str:
+        """The event, or why it is not one."""
+        if len(data) > self.max_payload_bytes:
+            return f"payload of {len(data)} bytes exceeds the limit"
+        try:
+            return HazardEvent.model_validate_json(data)
+        except ValidationError as exc:
+            return "invalid hazard event: " + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
+                for e in exc.errors()[:10]
+            )
 
     def ingest(self, event: HazardEvent, source: str, payload: str | None = None) -> IngestResult:
         with self._lock:
@@ -111,16 +144,23 @@ class Ingestor:
         self.counts[result.status] += 1
         return result
 
-    def _store(self, s: Session, ev: HazardEvent, source: str, payload: str) -> IngestResult:
-        dup = s.scalar(
-            select(EventRow.hazard_id).where(
-                EventRow.event_id == ev.event_id, EventRow.seq == ev.seq
-            )
-        )
-        if dup is not None:
-            return IngestResult("duplicate", hazard_id=dup)
-        hazard = self._hazard_for(s, ev)
+    def _store(
+        self,
+        s: Session,
+        ev: HazardEvent,
+        source: str,
+        payload: str,
+        batch: _Batch | None = None,
+    ) -> IngestResult:
+        batch = batch or _Batch.prefetch(s, [ev])
+        # is this (event_id, seq) a duplicate, and which hazard does the event id already
+        # belong to (whatever order its messages came in)
+        seen = batch.seen.setdefault(ev.event_id, {})
+        if ev.seq in seen:
+            return IngestResult("duplicate", hazard_id=seen[ev.seq].id)
+        hazard = next(iter(seen.values())) if seen else self._hazard_for(s, ev, batch)
         created = hazard.id is None
+        seen[ev.seq] = hazard
         t = utc_naive(ev.frame_time)
         s.add(
             EventRow(
@@ -147,7 +187,8 @@ class Ingestor:
             hazard.level = ev.level.value
         if ev.evidence_uri and (hazard.evidence_time is None or t >= hazard.evidence_time):
             hazard.evidence_uri, hazard.evidence_time = ev.evidence_uri, t
-        s.flush()
+        if created or hazard.level == "major":
+            s.flush()  # the hazard's id, for the audit record and the alert
         if hazard.level == "major":  # 重大隐患: notify and report at once (once per hazard)
             push.enqueue(
                 s, "alert.major_hazard", f"hazard:{hazard.id}:major", hazard_summary(hazard), source
@@ -170,15 +211,18 @@ class Ingestor:
             )
         return IngestResult("new", hazard_id=hazard.id)
 
-    def _hazard_for(self, s: Session, ev: HazardEvent) -> HazardRow:
-        # the same event id always belongs to the same hazard, whatever order messages came in
-        known = s.scalar(
-            select(EventRow.hazard_id).where(EventRow.event_id == ev.event_id).limit(1)
-        )
-        if known is not None:
-            return s.get_one(HazardRow, known)
+    def _hazard_for(self, s: Session, ev: HazardEvent, batch: _Batch) -> HazardRow:
         zone = ",".join(sorted(ev.zones))
         start = utc_naive(ev.started_at)
+        place = (ev.site_id, ev.camera_id, ev.hazard_type.value, zone)
+        known = batch.places.get(place)  # the same place earlier in this batch
+        if (
+            known is not None
+            and known.status == "open"
+            and known.last_seen >= start - self.window
+            and known.first_seen <= utc_naive(ev.frame_time) + self.window
+        ):
+            return known
         near = s.scalar(
             select(HazardRow)
             .where(
@@ -194,6 +238,7 @@ class Ingestor:
             .limit(1)
         )
         if near is not None:
+            batch.places[place] = near
             return near
         hazard = HazardRow(
             site_id=ev.site_id,
@@ -208,7 +253,39 @@ class Ingestor:
             event_count=0,
         )
         s.add(hazard)
+        batch.places[place] = hazard
         return hazard
+
+
+def _lock_order(ev: HazardEvent | str) -> tuple[str, ...]:
+    if isinstance(ev, str):
+        return ("",)
+    zone = ",".join(sorted(ev.zones))
+    return (ev.site_id, ev.camera_id, ev.hazard_type.value, zone, ev.event_id, f"{ev.seq:09d}")
+
+
+@dataclass
+class _Batch:
+    """What one transaction already knows: the (event_id, seq) pairs stored, with their
+    hazard (fetched in one query for the whole batch), and the hazards of each place it
+    touched, so a batch of events costs a few queries, not a few per event."""
+
+    seen: dict[str, dict[int, HazardRow]] = field(default_factory=dict)
+    places: dict[tuple[str, str, str, str], HazardRow] = field(default_factory=dict)
+
+    @classmethod
+    def prefetch(cls, s: Session, events: list[HazardEvent]) -> _Batch:
+        batch = cls()
+        ids = sorted({ev.event_id for ev in events})
+        if ids:
+            rows = s.execute(
+                select(EventRow.event_id, EventRow.seq, HazardRow)
+                .join(HazardRow, HazardRow.id == EventRow.hazard_id)
+                .where(EventRow.event_id.in_(ids))
+            ).all()
+            for event_id, seq, hazard in rows:
+                batch.seen.setdefault(event_id, {})[seq] = hazard
+        return batch
 
 
 def hazard_summary(h: HazardRow) -> dict[str, Any]:

@@ -1,20 +1,27 @@
 """MQTT ingest: an MQTT 5 shared subscription, so API replicas split the edge's events.
 
 The session is persistent (clean_start off, one-day expiry): events published while the
-API is down wait at the broker. paho acknowledges a QoS 1 message after on_message
-returns, i.e. after the event is stored (at least once; ingest is idempotent).
+API is down wait at the broker. Messages are acknowledged by hand, only after the
+transaction that stores them has committed (at least once; ingest is idempotent). A
+worker thread stores them in batches (one commit for up to `batch_size` events), which is
+what carries the load; while the database is unreachable it retries with backoff and
+acknowledges nothing, so a dropped database connection or a killed process loses nothing:
+the broker redelivers what was not acknowledged.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from sqlalchemy.exc import SQLAlchemyError
 
 from siteguard.api.ingest import Ingestor
 from siteguard.api.settings import MqttIngestSettings
@@ -31,10 +38,15 @@ class MqttIngest:
         shared = f"$share/{settings.share_group}/{settings.prefix}/+/+"
         self.topics = [(f"{shared}/{kind}", 1) for kind in ("events", "status", "stats")]
         self.connected = threading.Event()
+        self._stopping = threading.Event()
+        self.db_retries = 0
+        self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue(maxsize=10_000)
+        self._worker = threading.Thread(target=self._work, name="mqtt-ingest", daemon=True)
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"{settings.client_id}-{replica}",
             protocol=mqtt.MQTTv5,
+            manual_ack=True,
         )
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *_: self.connected.clear()
@@ -44,6 +56,8 @@ class MqttIngest:
     def start(self) -> None:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 86400
+        props.ReceiveMaximum = self.settings.batch_size * 2
+        self._worker.start()
         self.client.connect_async(
             self.settings.host,
             self.settings.port,
@@ -54,6 +68,8 @@ class MqttIngest:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        self._worker.join(10)
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -65,10 +81,53 @@ class MqttIngest:
         self.connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            if msg.topic.endswith("/events"):
-                self.ingestor.ingest_raw(msg.payload, f"mqtt:{msg.topic}")
-            else:  # status and stats: camera state and camera-hours watched
-                self.ingestor.ingest_camera(msg.topic, bytes(msg.payload))
-        except Exception:  # a database hiccup must not kill the consumer loop
-            log.exception("could not ingest a message from %s", msg.topic)
+        self._queue.put(msg)  # acknowledged by the worker once stored
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                first = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            batch = [first]
+            deadline = time.monotonic() + self.settings.batch_wait_s
+            while len(batch) < self.settings.batch_size:
+                try:
+                    batch.append(self._queue.get(timeout=max(deadline - time.monotonic(), 0)))
+                except queue.Empty:
+                    break
+            if self._store(batch):
+                for msg in batch:
+                    if msg.qos > 0:
+                        self.client.ack(msg.mid, msg.qos)
+
+    def _store(self, batch: list[mqtt.MQTTMessage]) -> bool:
+        """Store a batch, retrying while the database is down; False: stopping, not stored
+        (not acknowledged: the broker redelivers it)."""
+        delay = 0.2
+        while True:
+            try:
+                events = [
+                    (bytes(m.payload), f"mqtt:{m.topic}")
+                    for m in batch
+                    if m.topic.endswith("/events")
+                ]
+                if events:
+                    self.ingestor.ingest_batch(events)
+                for m in batch:  # status and stats: camera state and camera-hours watched
+                    if not m.topic.endswith("/events"):
+                        self.ingestor.ingest_camera(m.topic, bytes(m.payload))
+                return True
+            except SQLAlchemyError as exc:
+                self.db_retries += 1
+                if self._stopping.is_set():
+                    log.error("stopping with %d message(s) not stored (redelivered)", len(batch))
+                    return False
+                log.warning(
+                    "database unavailable (%s); retrying in %.1f s", type(exc).__name__, delay
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except Exception:  # anything else: logged, acknowledged, the consumer lives on
+                log.exception("could not ingest a batch of %d message(s)", len(batch))
+                return True

@@ -21,6 +21,10 @@ class MqttIngestSettings(BaseModel):
     prefix: str = "siteguard"
     share_group: str = Field("siteguard-api", description="MQTT 5 shared subscription group")
     client_id: str = "siteguard-api"
+    batch_size: int = Field(200, ge=1, le=1000, description="Events stored per transaction")
+    batch_wait_s: float = Field(
+        0.05, ge=0, le=1, description="How long a batch waits to fill before it is stored"
+    )
 
 
 class ApiSettings(BaseModel):
@@ -58,13 +62,16 @@ class ApiSettings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
-        """SITEGUARD_DATABASE_URL, SITEGUARD_MQTT_HOST/PORT/PREFIX, SITEGUARD_MQTT_ENABLED."""
+        """SITEGUARD_DATABASE_URL, SITEGUARD_MQTT_HOST/PORT/PREFIX, SITEGUARD_MQTT_ENABLED,
+        SITEGUARD_MQTT_BATCH_SIZE, SITEGUARD_MQTT_BATCH_WAIT_S."""
         e = os.environ if env is None else env
         mqtt = MqttIngestSettings(
             enabled=e.get("SITEGUARD_MQTT_ENABLED", "1") not in {"0", "false", "no"},
             host=e.get("SITEGUARD_MQTT_HOST", "127.0.0.1"),
             port=int(e.get("SITEGUARD_MQTT_PORT", "1883")),
             prefix=e.get("SITEGUARD_MQTT_PREFIX", "siteguard"),
+            batch_size=int(e.get("SITEGUARD_MQTT_BATCH_SIZE", "200")),
+            batch_wait_s=float(e.get("SITEGUARD_MQTT_BATCH_WAIT_S", "0.05")),
         )
         return cls(
             database_url=e.get("SITEGUARD_DATABASE_URL", "sqlite:///siteguard.db"), mqtt=mqtt

@@ -173,3 +173,39 @@ def test_events_published_while_the_api_is_down_arrive_when_it_is_back(tmp_path,
             time.sleep(0.1)
         assert app.state.services.ingestor.counts["new"] == 5
         assert sum(h["event_count"] for h in c.get("/api/v1/hazards").json()) == 5
+
+
+def test_a_batch_gives_the_same_outcome_as_one_message_at_a_time(tmp_path, db_url):
+    """The MQTT consumer stores batches in one transaction: duplicates inside the batch,
+    messages of one event out of order, bad messages and several places in one batch end
+    exactly as they would one by one."""
+    messages = [
+        json.dumps(event("evt_batch00000001", seq=1, t=5, state="update")),
+        json.dumps(event("evt_batch00000001", seq=0, t=0)),
+        json.dumps(event("evt_batch00000001", seq=1, t=5, state="update")),  # duplicate
+        b"{not json",
+        json.dumps(event("evt_batch00000002", t=30, started=30)),  # same place: same hazard
+        json.dumps(event("evt_batch00000003", t=40, started=40, camera_id="cam-9")),
+        json.dumps(event("evt_batch00000004", t=50, started=50, level="major")),
+    ]
+    messages = [(m.encode() if isinstance(m, str) else m, "test") for m in messages]
+    outcomes = {}
+    for mode in ("batch", "single"):
+        url = db_url if mode == "batch" else f"sqlite:///{tmp_path}/single.db"
+        app = create_app(ApiSettings(database_url=url, mqtt=MqttIngestSettings(enabled=False)))
+        ing = app.state.services.ingestor
+        if mode == "batch":
+            results = ing.ingest_batch(messages)
+        else:
+            results = [ing.ingest_raw(data, src) for data, src in messages]
+        with api_client(app) as c:
+            hazards = sorted(
+                (h["camera_id"], h["event_count"], h["level"], h["last_seen"])
+                for h in c.get("/api/v1/hazards").json()
+            )
+            dead = len(c.get("/api/v1/dead-letters").json())
+        outcomes[mode] = ([r.status for r in results], hazards, dead, dict(ing.counts))
+    assert outcomes["batch"] == outcomes["single"]
+    statuses, hazards, dead, _ = outcomes["batch"]
+    assert statuses == ["new", "new", "duplicate", "rejected", "new", "new", "new"]
+    assert dead == 1 and sorted((h[1], h[2]) for h in hazards) == [(1, "general"), (4, "major")]

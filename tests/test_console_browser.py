@@ -5,12 +5,14 @@ overdue major hazard. Same keys, roles and scopes as the API."""
 import http.server
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import pytest
 from browser import chromium, served
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
@@ -115,8 +117,18 @@ def browser():
 def click(b, by, value):
     """Click something that loads a new page, and wait for that page."""
     old = b.find_element(By.TAG_NAME, "html")
-    b.find_element(by, value).click()
+    for attempt in range(3):  # Chromium can still be settling the page it just loaded
+        try:
+            b.find_element(by, value).click()
+            break
+        except WebDriverException:
+            if attempt == 2:
+                raise
+            time.sleep(0.3)
     WebDriverWait(b, 15).until(staleness_of(old))
+    WebDriverWait(b, 15).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def log_in(b, url, key, path="/console/"):
@@ -128,7 +140,7 @@ def log_in(b, url, key, path="/console/"):
 
 
 def open_notice(b, url, number_prefix="SG-bh-001"):
-    b.get(url + "/console/notices")
+    b.get(url + "/console/notices")  # get() returns once the page has loaded
     click(b, By.PARTIAL_LINK_TEXT, number_prefix)
 
 
