@@ -34,3 +34,11 @@ def test_compose_uses_the_images_and_a_valid_edge_config():
     assert {"mosquitto", "postgres", "api-1", "api-2", "edge"} <= set(compose["services"])
     config = EdgeConfig.load(REPO / "edge" / "sample" / "site.docker.yaml")
     assert config.mqtt.host == "mosquitto" and config.http.host == "0.0.0.0"
+    # every file the compose file mounts is in the repository
+    for svc in compose["services"].values():
+        for vol in svc.get("volumes", []):
+            src = vol.split(":")[0]
+            if src.startswith("./"):
+                assert (REPO / src).exists(), f"compose mounts {src}, which does not exist"
+    broker_conf = (REPO / "deploy" / "mosquitto.conf").read_text()
+    assert "max_inflight_messages 1000" in broker_conf  # batches of acknowledged-after-commit
