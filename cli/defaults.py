@@ -18,5 +18,17 @@ def default_model_path() -> Path:
     return folder / str(registry["default"])
 
 
+def resolve_model(model: Path | str | None) -> Path:
+    """A model file path, or the name of a shipped model (`siteguard-ppe-s320-int8`, with or
+    without .onnx), or None for the default."""
+    if model is None:
+        return default_model_path()
+    path = Path(model)
+    if path.exists():
+        return path
+    shipped = shipped_models_dir() / (path.name if path.suffix == ".onnx" else f"{path.name}.onnx")
+    return shipped if shipped.exists() and path.parent == Path(".") else path
+
+
 def sample_video_path() -> Path:
     return Path(str(resources.files("siteguard").joinpath("data/sample-site.mp4")))

@@ -11,7 +11,7 @@ from typing import TextIO
 
 import cv2
 
-from siteguard.defaults import default_model_path
+from siteguard.defaults import resolve_model
 from siteguard.pipeline.detections import Detections
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.evidence import annotate
@@ -133,7 +133,7 @@ def run(
         print("error: --every must be >= 1", file=stderr)
         return 2
     try:
-        detector = OnnxDetector(args.model or default_model_path(), provider=args.provider)
+        detector = OnnxDetector(resolve_model(args.model), provider=args.provider)
     except (ModelCardError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: cannot load the model: {exc}", file=stderr)
         return 2

@@ -47,7 +47,9 @@ class EdgeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     site_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     model: Path | None = Field(
-        None, description="ONNX model with its card; default: the shipped one"
+        None,
+        description="ONNX model with its card, or a shipped model's name "
+        "(siteguard-ppe-s320-int8 for more cameras per box); default: the shipped default",
     )
     provider: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(None, ge=1, description="onnxruntime intra-op threads")

@@ -216,11 +216,11 @@ class CameraRunner:
 
 class EdgeWorker:
     def __init__(self, config: EdgeConfig, detector: OnnxDetector | None = None) -> None:
-        from siteguard.defaults import default_model_path
+        from siteguard.defaults import resolve_model
 
         self.config = config
         self.detector = detector or OnnxDetector(
-            config.model or default_model_path(),
+            resolve_model(config.model),
             provider=config.provider,
             threads=config.threads,
         )

@@ -50,3 +50,27 @@ def test_the_bundled_clip_shows_helmets_and_bare_heads(capsys):
     labels = {d["label"] for r in recs for d in r["detections"]}
     assert {"hardhat", "head", "person"} <= labels
     assert any(r["violations"] for r in recs)
+
+
+def test_the_edge_capacity_variant_is_shipped_by_name(capsys, fixtures):
+    """`--model siteguard-ppe-s320-int8` picks the shipped 320 px INT8 model (verified card)."""
+    from siteguard.defaults import resolve_model
+
+    path = resolve_model("siteguard-ppe-s320-int8")
+    detector = OnnxDetector(path)
+    assert detector.card.precision == "int8" and detector.input_size == (320, 320)
+    assert detector.card.metrics["test"]["images"] == 685
+    assert (
+        main(
+            [
+                "detect",
+                "--json",
+                "--model",
+                "siteguard-ppe-s320-int8",
+                str(fixtures / "images" / "hhw-000011.jpg"),
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert any(d["label"] == "person" for d in out["detections"])
