@@ -52,6 +52,7 @@ def _json(row: CameraRow) -> dict[str, Any]:
         "camera_id": row.camera_id,
         "name": row.name,
         "zones": json.loads(row.zones),
+        "registered": True,
     }
 
 
@@ -85,5 +86,11 @@ def site_cameras(s: Session, site_id: str) -> list[dict[str, Any]]:
     }
     status = camera_health.latest(s, site_id)
     for cam in status.keys() - rows.keys():
-        rows[cam] = {"site_id": site_id, "camera_id": cam, "name": "", "zones": []}
+        rows[cam] = {
+            "site_id": site_id,
+            "camera_id": cam,
+            "name": "",
+            "zones": [],
+            "registered": False,
+        }
     return [dict(rows[c], status=status.get(c)) for c in sorted(rows)]

@@ -12,6 +12,7 @@ from siteguard.edge.camera import CameraConfig
 from siteguard.edge.evidence_store import EvidenceConfig
 from siteguard.edge.lifecycle import LifecycleConfig
 from siteguard.edge.publisher import MqttConfig
+from siteguard.edge.zone_sync import ApiLink
 from siteguard.pipeline.protection import ProtectionCheckConfig
 from siteguard.pipeline.rules import HazardLevel, RuleConfig
 from siteguard.pipeline.tracker import TrackerConfig
@@ -62,6 +63,10 @@ class EdgeConfig(BaseModel):
     zone_rules: ZoneRules = Field(default_factory=ZoneRules)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     protection: ProtectionCheckConfig = Field(default_factory=ProtectionCheckConfig)
+    api: ApiLink = Field(
+        default_factory=ApiLink,
+        description="Take the cameras' zones from the API at start (drawn in the console)",
+    )
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     stats_interval_s: float = Field(10.0, gt=0)
 

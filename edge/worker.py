@@ -26,6 +26,7 @@ from siteguard.edge.lifecycle import HazardLifecycle
 from siteguard.edge.observations import observations
 from siteguard.edge.outbox import Outbox
 from siteguard.edge.publisher import Publisher
+from siteguard.edge.zone_sync import ZoneSyncError, fetch_zones
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.events import EventState, HazardEvent
 from siteguard.pipeline.evidence import annotate
@@ -228,11 +229,30 @@ class EdgeWorker:
         self.outbox = Outbox(config.outbox)
         self.publisher = Publisher(config.mqtt, config.site_id, self.outbox)
         self.evidence = EvidenceStore(config.evidence)
+        self._sync_zones()
         self.cameras = {c.id: CameraRunner(c, self) for c in config.cameras}
         self.started_at = time.monotonic()
         self._stop = threading.Event()
         self._http: ThreadingHTTPServer | None = None
         self._stats_thread = threading.Thread(target=self._stats_loop, name="stats", daemon=True)
+
+    def _sync_zones(self) -> None:
+        if not self.config.api.url:
+            return
+        try:
+            zones = fetch_zones(self.config.api, self.config.site_id)
+        except ZoneSyncError as exc:
+            log.warning("zones: keeping those in site.yaml (%s)", exc)
+            return
+        for cam in self.config.cameras:
+            if cam.id in zones:
+                cam.zones = zones[cam.id]
+                log.info(
+                    "camera %s: zones from the API: %s",
+                    cam.id,
+                    ", ".join(z.id + (" (protected)" if z.protected else "") for z in cam.zones)
+                    or "none",
+                )
 
     def camera_state_changed(self, camera_id: str, state: CameraState, detail: str) -> None:
         payload = {

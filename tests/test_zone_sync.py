@@ -1,0 +1,91 @@
+"""Zones drawn in the console (saved in the API) are what the edge worker uses after a
+restart; with the API unreachable the worker keeps the zones of its site.yaml."""
+
+import logging
+
+import pytest
+from browser import served
+from conftest import api_client
+from onnx_factory import make_model, raw_prediction
+
+from siteguard.api.app import create_app
+from siteguard.api.auth import create_key
+from siteguard.api.settings import ApiSettings, MqttIngestSettings
+from siteguard.edge.config import EdgeConfig
+from siteguard.edge.worker import EdgeWorker
+from siteguard.edge.zone_sync import ApiLink, ZoneSyncError, fetch_zones
+from siteguard.pipeline.decode import OutputKind
+from siteguard.ports import free_port
+
+LOCAL = [{"id": "local-edge", "kind": "edge", "polygon": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]}]
+DRAWN = [
+    {
+        "id": "edge-3F",
+        "kind": "edge",
+        "polygon": [[0.1, 0.6], [0.5, 0.6], [0.5, 0.9]],
+        "protected": False,
+    },
+    {"id": "scaffold-east", "kind": "scaffold", "polygon": [[0.6, 0.1], [0.9, 0.1], [0.9, 0.5]]},
+]
+
+
+def config(tmp_path, api_url=None, key=None):
+    model = make_model(
+        tmp_path / "m.onnx", raw_prediction([(32, 32, 8, 8)], [[0.9]]), OutputKind.RAW, ["person"]
+    )
+    return EdgeConfig.model_validate(
+        {
+            "site_id": "site-z",
+            "model": str(model),
+            "provider": "cpu",
+            "cameras": [
+                {"id": "cam-1", "url": "rtsp://127.0.0.1:1/x", "zones": LOCAL},
+                {"id": "cam-2", "url": "rtsp://127.0.0.1:1/y", "zones": LOCAL},
+            ],
+            "outbox": str(tmp_path / "outbox.db"),
+            "evidence": {"dir": str(tmp_path / "ev")},
+            "api": {"url": api_url, "key": key},
+        }
+    )
+
+
+@pytest.fixture
+def api(tmp_path):
+    app = create_app(
+        ApiSettings(
+            database_url=f"sqlite:///{tmp_path}/z.db", mqtt=MqttIngestSettings(enabled=False)
+        )
+    )
+    admin = api_client(app)
+    # drawn in the console (same call the console's save makes): cam-1 only
+    r = admin.put("/api/v1/projects/site-z/cameras/cam-1", json={"name": "塔吊", "zones": DRAWN})
+    assert r.status_code == 200
+    with app.state.services.sessions.begin() as s:
+        edge_key = create_key(s, "edge-z", "edge", ["site-z"])
+        other_key = create_key(s, "edge-other", "edge", ["site-other"])
+    with served(app) as url:
+        yield url, edge_key, other_key
+
+
+def test_the_worker_takes_the_zones_drawn_in_the_console(tmp_path, api, caplog):
+    url, key, _ = api
+    caplog.set_level(logging.INFO)
+    worker = EdgeWorker(config(tmp_path, url, key))
+    try:
+        assert [z.id for z in worker.cameras["cam-1"].cfg.zones] == ["edge-3F", "scaffold-east"]
+        assert [z.id for z in worker.cameras["cam-2"].cfg.zones] == ["local-edge"]  # not in the API
+        assert "zones from the API: edge-3F, scaffold-east" in caplog.text
+    finally:
+        worker.outbox.close()
+
+
+def test_an_unreachable_api_or_a_wrong_key_keeps_the_local_zones(tmp_path, api, caplog):
+    url, _, other_key = api
+    with pytest.raises(ZoneSyncError, match="404"):  # a key of another site sees nothing
+        fetch_zones(ApiLink(url=url, key=other_key), "site-z")
+    worker = EdgeWorker(config(tmp_path, f"http://127.0.0.1:{free_port()}", "sg_x"))
+    try:
+        assert [z.id for z in worker.cameras["cam-1"].cfg.zones] == ["local-edge"]
+        assert "keeping those in site.yaml" in caplog.text and "cannot reach the API" in caplog.text
+    finally:
+        worker.outbox.close()
