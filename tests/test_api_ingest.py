@@ -209,3 +209,33 @@ def test_a_batch_gives_the_same_outcome_as_one_message_at_a_time(tmp_path, db_ur
     statuses, hazards, dead, _ = outcomes["batch"]
     assert statuses == ["new", "new", "duplicate", "rejected", "new", "new", "new"]
     assert dead == 1 and sorted((h[1], h[2]) for h in hazards) == [(1, "general"), (4, "major")]
+
+
+def test_replicas_opening_the_same_hazard_at_once_make_one_hazard(postgres):
+    """Two API processes each get the first event of a burst at the same place: the second
+    waits for the first's transaction (an advisory lock per place on PostgreSQL) and joins
+    its hazard instead of opening a second one."""
+    import threading
+
+    from siteguard.api.db import create_schema, make_engine, make_sessions
+    from siteguard.api.ingest import Ingestor, _Batch
+    from siteguard.pipeline.events import HazardEvent
+
+    url = postgres.new_database()
+    engine = make_engine(url)
+    create_schema(engine)
+    first, second = (Ingestor(make_sessions(make_engine(url)), 600) for _ in range(2))
+    ev1 = HazardEvent.model_validate(event("evt_race00000001", t=0))
+    ev2 = HazardEvent.model_validate(event("evt_race00000002", t=1, started=1))
+    with first.sessions.begin() as s:  # replica 1 opens the hazard, not yet committed
+        assert first._store(s, ev1, "replica-1", ev1.to_json(), _Batch()).status == "new"
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=second.ingest(ev2, "replica-2")))
+        t.start()
+        t.join(1.0)
+        assert t.is_alive()  # replica 2 waits on the place instead of opening its own
+    t.join(10)
+    assert result["r"].status == "new"
+    with engine.connect() as c:
+        hazards = c.exec_driver_sql("SELECT id, event_count FROM hazards").all()
+    assert len(hazards) == 1 and hazards[0][1] == 2
