@@ -11,16 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from siteguard.api.measures import HAZARD_NAMES_ZH
-from siteguard.api.risk_signals import Period, closed_at, project_risk, risk_json
+from siteguard.api.risk_signals import Period, notices_until, project_risk, risk_json
 from siteguard.api.settings import ApiSettings
 from siteguard.api.tables import (
     EscalationRow,
     HazardRow,
-    NoticeItemRow,
-    NoticeRow,
     ProjectRow,
 )
 
@@ -67,14 +65,7 @@ def monthly_bulletin(
         for h in real:
             by_type[h.hazard_type] = by_type.get(h.hazard_type, 0) + 1
             by_level[h.level] = by_level.get(h.level, 0) + 1
-        notices = list(
-            s.scalars(
-                select(NoticeRow)
-                .where(NoticeRow.project_id == p.id, NoticeRow.issued_at < end)
-                .options(selectinload(NoticeRow.items).selectinload(NoticeItemRow.hazard))
-            )
-        )
-        closed = closed_at(s, [n.id for n in notices])
+        notices, closed = notices_until(s, p, end)
         items = closed_items = on_time = overdue = 0
         for n in notices:
             c = closed.get(n.id)

@@ -8,16 +8,12 @@ by default, English with ?lang=en (remembered in a cookie). Works on a phone-siz
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import cv2
-import numpy as np
 from fastapi import APIRouter, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -41,6 +37,7 @@ from siteguard.api.console_text import LANGS, translator
 from siteguard.api.insurer_routes import INSURER_ROLES, month_labels, portfolio
 from siteguard.api.measures import CHINA, HAZARD_NAMES_ZH
 from siteguard.api.notices import notice_view
+from siteguard.api.proof import store_photos
 from siteguard.api.push import now_naive
 from siteguard.api.regulator_routes import alerts
 from siteguard.api.risk_signals import Period, project_risk
@@ -119,6 +116,10 @@ def check_csrf(csrf: str, expected: str) -> None:
 def back(url: str, msg: str = "", err: str = "") -> RedirectResponse:
     q = f"?msg={quote(msg)}" if msg else f"?err={quote(err)}" if err else ""
     return RedirectResponse(url + q, 303)
+
+
+def hazard_name(request: Request, hazard_type: str) -> str:
+    return HAZARD_NAMES_ZH.get(hazard_type, hazard_type) if _lang(request) == "zh" else hazard_type
 
 
 def _local(t: datetime) -> str:
@@ -292,9 +293,7 @@ def site_page(request: Request, site_id: str) -> HTMLResponse:
     rows = [
         dict(
             id=h.id,
-            name=HAZARD_NAMES_ZH.get(h.hazard_type, h.hazard_type)
-            if _lang(request) == "zh"
-            else h.hazard_type,
+            name=hazard_name(request, h.hazard_type),
             level=h.level,
             status=h.status,
             camera_id=h.camera_id,
@@ -402,9 +401,7 @@ def hazard_page(request: Request, hazard_id: int) -> HTMLResponse:
         who,
         csrf,
         h=h,
-        name=HAZARD_NAMES_ZH.get(h.hazard_type, h.hazard_type)
-        if _lang(request) == "zh"
-        else h.hazard_type,
+        name=hazard_name(request, h.hazard_type),
         first_local=_local(h.first_seen),
         last_local=_local(h.last_seen),
         boxes=latest.get("boxes", []),
@@ -568,21 +565,11 @@ async def notice_submit(
     who, expected = login(request)
     check_csrf(csrf, expected)
     url = f"/console/notices/{notice_id}"
-    folder: Path = request.app.state.services.settings.data_dir / "proof"
     try:
         with request.app.state.services.sessions.begin() as s:
             n = _notice(s, who, notice_id)
-            stored = []
-            for photo in photos[:20]:
-                data = await photo.read(10 * 1024 * 1024 + 1)
-                if len(data) > 10 * 1024 * 1024:
-                    raise HTTPException(413, detail=f"{photo.filename}: larger than 10 MB")
-                if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
-                    raise HTTPException(422, detail=f"{photo.filename}: not a readable image")
-                digest = hashlib.sha256(data).hexdigest()
-                (folder / n.number).mkdir(parents=True, exist_ok=True)
-                (folder / n.number / f"{digest}.jpg").write_bytes(data)
-                stored.append(f"proof/{n.number}/{digest}.jpg")
+            data_dir = request.app.state.services.settings.data_dir
+            stored = await store_photos(data_dir, n.number, photos)
             workflow.apply(s, n, "submit", who, reply, stored)
     except HTTPException as exc:
         return back(url, err=str(exc.detail))

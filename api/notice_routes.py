@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Annotated, Any
 
-import cv2
-import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -20,6 +17,7 @@ from siteguard.api.auth import Caller, check_site, scope_filter
 from siteguard.api.deps import Db, RecordId
 from siteguard.api.notice_pdf import notice_pdf
 from siteguard.api.notices import issue_notice, notice_view
+from siteguard.api.proof import store_photos
 from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow, ProjectRow
 
 router = APIRouter()
@@ -214,18 +212,7 @@ async def submit_proof(
 ) -> dict[str, Any]:
     n = _load(db, notice_id, who)
     who.require("contractor")
-    folder = request.app.state.services.settings.data_dir / "proof" / n.number
-    stored = []
-    for photo in photos[:20]:
-        data = await photo.read(10 * 1024 * 1024 + 1)
-        if len(data) > 10 * 1024 * 1024:
-            raise HTTPException(413, detail=f"{photo.filename}: larger than 10 MB")
-        if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
-            raise HTTPException(422, detail=f"{photo.filename}: not a readable image")
-        digest = hashlib.sha256(data).hexdigest()
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{digest}.jpg").write_bytes(data)
-        stored.append(f"proof/{n.number}/{digest}.jpg")
+    stored = await store_photos(request.app.state.services.settings.data_dir, n.number, photos)
     workflow.apply(db, n, "submit", who, reply, stored)
     db.commit()
     return notice_view(_load(db, notice_id, who))

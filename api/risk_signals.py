@@ -85,6 +85,21 @@ def closed_at(s: Session, notice_ids: list[int]) -> dict[int, datetime]:
     return out
 
 
+def notices_until(
+    s: Session, p: ProjectRow, end: datetime
+) -> tuple[list[NoticeRow], dict[int, datetime]]:
+    """The project's notices issued before `end`, items and hazards loaded, and when each
+    closed."""
+    notices = list(
+        s.scalars(
+            select(NoticeRow)
+            .where(NoticeRow.project_id == p.id, NoticeRow.issued_at < end)
+            .options(selectinload(NoticeRow.items).selectinload(NoticeItemRow.hazard))
+        )
+    )
+    return notices, closed_at(s, [n.id for n in notices])
+
+
 def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
     start, end = period.start, period.end
     hazards = list(
@@ -112,14 +127,7 @@ def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
     for h in in_period:
         by_type[h.hazard_type] = by_type.get(h.hazard_type, 0) + 1
 
-    notices = list(
-        s.scalars(
-            select(NoticeRow)
-            .where(NoticeRow.project_id == p.id, NoticeRow.issued_at < end)
-            .options(selectinload(NoticeRow.items).selectinload(NoticeItemRow.hazard))
-        )
-    )
-    closed = closed_at(s, [n.id for n in notices])
+    notices, closed = notices_until(s, p, end)
     issued = [n for n in notices if n.issued_at >= start]
     on_time = 0
     days: list[float] = []

@@ -46,14 +46,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g.set_defaults(func=run_generate)
 
 
-def _sessions(url: str):  # type: ignore[no-untyped-def]
-    from siteguard.api.db import create_schema, make_engine, make_sessions
-
-    engine = make_engine(url)
-    create_schema(engine)
-    return make_sessions(engine)
-
-
 def run_monthly(args: argparse.Namespace) -> int:
     from siteguard.api.bulletin import monthly_bulletin
     from siteguard.api.bulletin_render import bulletin_html, bulletin_pdf
@@ -69,6 +61,8 @@ def run_monthly(args: argparse.Namespace) -> int:
     if fmt not in ("json", "html", "pdf"):
         print(f"error: cannot tell the format from {args.out}; use --format", file=sys.stderr)
         return 2
+    from siteguard.admin_cmd import _sessions
+
     with _sessions(args.db)() as s:
         b = monthly_bulletin(s, args.jurisdiction, args.month, ApiSettings())
     if not b["projects_registered"]:
@@ -101,6 +95,8 @@ def run_generate(args: argparse.Namespace) -> int:
         f"generating {args.days} days for {args.projects} projects (seed {args.seed})...",
         file=sys.stderr,
     )
+    from siteguard.admin_cmd import _sessions
+
     summary = generate(_sessions(args.db), start, args.days, args.projects, args.seed)
     profiles = ", ".join(f"{k}: {v}" for k, v in summary.profiles.items())
     print(
