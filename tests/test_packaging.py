@@ -42,3 +42,76 @@ def test_compose_uses_the_images_and_a_valid_edge_config():
                 assert (REPO / src).exists(), f"compose mounts {src}, which does not exist"
     broker_conf = (REPO / "deploy" / "mosquitto.conf").read_text()
     assert "max_inflight_messages 1000" in broker_conf  # batches of acknowledged-after-commit
+
+
+def test_the_wheel_the_images_install_carries_everything_the_services_load(tmp_path):
+    """The images install the project's wheel (Dockerfile: `pip wheel --no-deps .`). Build
+    it the same way, install it alone into a folder, and run the API (migrations, console
+    and bulletin templates, CJK PDF), the shipped models and the sample clip from there,
+    not from the checkout."""
+    import subprocess
+    import sys
+
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "--wheel-dir",
+            str(wheels),
+            str(REPO),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
+    [wheel] = wheels.glob("siteguard-*.whl")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
+    )
+    probe = """
+import siteguard, sys
+assert siteguard.__file__.startswith(sys.argv[1]), siteguard.__file__
+from fastapi.testclient import TestClient
+from siteguard.api.app import create_app
+from siteguard.api.auth import create_key
+from siteguard.api.settings import ApiSettings, MqttIngestSettings
+from siteguard.defaults import default_model_path, resolve_model, sample_video_path
+from siteguard.pipeline.detector import OnnxDetector
+settings = ApiSettings(database_url="sqlite:///" + sys.argv[2])
+app = create_app(settings.model_copy(update={"mqtt": MqttIngestSettings(enabled=False)}))
+with app.state.services.sessions.begin() as s:
+    key = create_key(s, "probe", "admin")
+c = TestClient(app)
+assert c.get("/console/login").status_code == 200
+assert c.post("/console/login", data={"key": key}).status_code == 200
+assert c.get("/console/notices").status_code == 200
+auth = {"Authorization": "Bearer " + key}
+r = c.get("/regulator/bulletin.pdf?month=2026-10&jurisdiction=x", headers=auth)
+assert r.content.startswith(b"%PDF")
+OnnxDetector(default_model_path()); OnnxDetector(resolve_model("siteguard-ppe-s320-int8"))
+assert sample_video_path().stat().st_size > 100_000
+print("ok")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(site), str(tmp_path / "probe.db")],
+        env={**__import__("os").environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
