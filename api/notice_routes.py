@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from siteguard.api import audit, push, workflow
 from siteguard.api.auth import Caller, check_site, scope_filter
 from siteguard.api.deps import Db, RecordId
-from siteguard.api.notice_pdf import notice_pdf
+from siteguard.api.notice_pdf import fetch_evidence, notice_pdf
 from siteguard.api.notices import issue_notice, notice_view
 from siteguard.api.proof import store_photos
 from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow, ProjectRow
@@ -170,7 +170,7 @@ def notice_page(notice_id: RecordId, db: Db, who: Caller) -> str:
 def notice_pdf_page(notice_id: RecordId, db: Db, who: Caller) -> Response:
     n = notice_view(_load(db, notice_id, who))
     return Response(
-        notice_pdf(n),
+        notice_pdf(n, fetch_evidence),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{n["number"]}.pdf"'},
     )

@@ -133,3 +133,46 @@ def test_notice_pdf_is_a_chinese_a4_document(client, tmp_path):
         ["pdftotext", str(tmp_path / "n.pdf"), "-"], capture_output=True, text=True
     ).stdout
     assert "安全隐患整改通知单" in text and "重大隐患" in text and "JGJ 80-2016" in text
+
+
+def test_notice_pdf_carries_the_evidence_photos(client, tmp_path, fixtures):
+    """Each item's evidence picture is fetched from the edge's URI and printed; one that
+    cannot be had is named instead, and the notice still prints."""
+    import http.server
+    import subprocess
+    import threading
+    from functools import partial
+
+    from siteguard.ports import free_port
+
+    port = free_port()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(fixtures / "images"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
+        post(
+            client,
+            "hazard_event_v1_start.json",
+            evidence_uri=f"http://127.0.0.1:{port}/hhw-000011.jpg",
+        )
+        post(
+            client,
+            "hazard_event_v1_start.json",
+            event_id="evt_edge00000001",
+            hazard_type="edge_unprotected",
+            zones=["slab-3f-east"],
+            evidence_uri=f"http://127.0.0.1:{port}/gone.jpg",
+        )
+        n = client.post("/api/v1/projects/futian-0001/notices").json()
+        (tmp_path / "n.pdf").write_bytes(client.get(f"/notices/{n['id']}.pdf").content)
+    finally:
+        httpd.shutdown()
+    images = subprocess.run(
+        ["pdfimages", "-list", str(tmp_path / "n.pdf")], capture_output=True, text=True
+    ).stdout
+    assert len([line for line in images.splitlines()[2:] if " image " in line]) == 1
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "n.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    assert "证据照片" in text and "暂未能获取图片" in text and "gone.jpg" in text
