@@ -66,6 +66,9 @@ class CameraConfig(BaseModel):
         return redact(self.url.get_secret_value())
 
 
+STEADY_SESSION_S = 6.0  # a stream that ran this long and ended is reopened without an offline
+
+
 class CameraState(StrEnum):
     CONNECTING = "connecting"
     ONLINE = "online"
@@ -146,28 +149,42 @@ class CameraReader:
             cap.release()
             self._set_state(CameraState.OFFLINE, f"cannot open {self.config.safe_url}")
             return False
-        ended = self._read(cap)
+        began = time.monotonic()
+        delivered = self._read(cap)
         cap.release()
-        if ended and self.config.loop:
+        lasted = time.monotonic() - began
+        if self._stop.is_set():
+            return False
+        if delivered and self.is_file and self.config.loop:
+            return True
+        if delivered and not self.is_file and lasted >= STEADY_SESSION_S:
+            # a stream that had been delivering for a while and ended (a server looping its
+            # clip, a brief network drop) is reopened at once; only if that fails is the
+            # camera offline, so a hiccup does not flap the status. A stream that keeps
+            # ending after a few seconds is reported offline like any failure.
+            self.reconnects += 1
             return True
         self._set_state(CameraState.OFFLINE, f"stream {self.config.safe_url} stopped")
         return False
 
+    @property
+    def is_file(self) -> bool:
+        return not self.config.safe_url.lower().startswith(("rtsp://", "rtsps://", "http"))
+
     def _read(self, cap: cv2.VideoCapture) -> bool:
-        """Read until the stream fails; True when a file ended after giving frames.
+        """Read until the stream fails or ends; True when it gave frames before that.
 
         A stalled RTSP stream makes ``read`` fail after FFmpeg's socket timeout, which
         ends this loop and lets the watchdog reconnect.
         """
         fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        is_file = not self.config.safe_url.lower().startswith(("rtsp://", "rtsps://", "http"))
-        pace = 1.0 / fps if (is_file and self.config.realtime) else 0.0
+        pace = 1.0 / fps if (self.is_file and self.config.realtime) else 0.0
         got = 0
         next_due = time.monotonic()
         while not self._stop.is_set():
             ok, image = cap.read()
             if not ok or image is None:
-                return is_file and got > 0
+                return got > 0
             now = time.monotonic()
             got += 1
             if self.state is not CameraState.ONLINE:

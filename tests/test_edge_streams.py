@@ -151,3 +151,25 @@ def test_corrupt_and_truncated_streams_give_a_clear_status_and_no_crash(tmp_path
         worker.stop()
         rtsp.kill()
         sub.close()
+
+
+def test_a_server_looping_its_clip_does_not_flap_the_camera_offline():
+    """The demo's RTSP server plays the 12 s clip again and again: each end of the clip is
+    a reconnect, not an offline/online pair (a real outage still is: tests above)."""
+    from siteguard.edge.camera import CameraConfig, CameraReader
+
+    rtsp = RtspServer({"loop": sample_video_path()}).start()
+    states = []
+    reader = CameraReader(
+        CameraConfig(id="cam-loop", url=rtsp.url("loop")),
+        on_state=lambda _cam, state, detail: states.append((state.value, detail)),
+    )
+    reader.start()
+    try:
+        assert wait_until(lambda: reader.reconnects >= 1, 40)  # the clip ended at least once
+        time.sleep(2.0)
+        assert [s for s, _ in states] == ["online"], states
+        assert reader.frames_read > 100
+    finally:
+        reader.stop()
+        rtsp.kill()
