@@ -225,13 +225,14 @@ def home(request: Request) -> HTMLResponse:
 
 
 def _latest_frames(s: Session, site_id: str) -> dict[str, str]:
-    """camera -> the newest evidence picture (an annotated frame) the edge has sent."""
+    """camera -> the newest evidence picture (an annotated frame) the edge has sent, served
+    through the API (which keeps a copy)."""
     rows = s.execute(
-        select(HazardRow.camera_id, HazardRow.evidence_uri)
+        select(HazardRow.camera_id, HazardRow.id)
         .where(HazardRow.site_id == site_id, HazardRow.evidence_uri.is_not(None))
         .order_by(HazardRow.evidence_time)
     ).all()
-    return {cam: uri for cam, uri in rows if uri}
+    return {cam: f"/api/v1/hazards/{hid}/evidence.jpg" for cam, hid in rows}
 
 
 def timeline_svg(hazards: list[HazardRow], now: datetime, days: int = 7) -> Markup:
@@ -394,7 +395,8 @@ def hazard_page(request: Request, hazard_id: int) -> HTMLResponse:
             for e in h.events
         ]
     uri = h.evidence_uri or ""
-    clip = uri.rsplit(".", 1)[0] + ".mp4" if uri.endswith(".jpg") else None
+    # the edge keeps the clip beside the event's pictures (edge/evidence_store.py)
+    clip = uri.rsplit("/", 1)[0] + "/clip.mp4" if uri.endswith(".jpg") else None
     return render(
         request,
         "hazard.html",

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from siteguard.api.auth import Caller, check_site, scope_filter
 from siteguard.api.deps import Db, RecordId
+from siteguard.api.evidence_cache import cached_evidence
 from siteguard.api.ingest import hazard_summary
 from siteguard.api.tables import DeadLetterRow, HazardRow, NoticeItemRow, ProjectRow
 from siteguard.api.workflow import dismiss
@@ -91,6 +92,26 @@ def get_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
             }
             for e in h.events
         ],
+    )
+
+
+@router.get(
+    "/api/v1/hazards/{hazard_id}/evidence.jpg",
+    summary="The hazard's evidence picture (fetched from the edge once, then kept by the API)",
+    response_class=Response,
+)
+def hazard_evidence(hazard_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
+    h = _hazard(db, who, hazard_id)
+    if not h.evidence_uri:
+        raise HTTPException(404, detail=f"hazard {hazard_id} has no evidence picture")
+    data = cached_evidence(request.app.state.services.settings.data_dir, h.evidence_uri)
+    if data is None:
+        raise HTTPException(
+            404,
+            detail=f"evidence of hazard {hazard_id} cannot be fetched from {h.evidence_uri} now",
+        )
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
     )
 
 

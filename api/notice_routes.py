@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 from siteguard.api import audit, push, workflow
 from siteguard.api.auth import Caller, check_site, scope_filter
 from siteguard.api.deps import Db, RecordId
-from siteguard.api.notice_pdf import fetch_evidence, notice_pdf
+from siteguard.api.evidence_cache import cached_evidence
+from siteguard.api.notice_pdf import notice_pdf
 from siteguard.api.notices import issue_notice, notice_view
 from siteguard.api.proof import store_photos
 from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow, ProjectRow
@@ -167,10 +168,11 @@ def notice_page(notice_id: RecordId, db: Db, who: Caller) -> str:
 
 
 @router.get("/notices/{notice_id}.pdf", summary="The notice as a PDF (A4, Chinese)")
-def notice_pdf_page(notice_id: RecordId, db: Db, who: Caller) -> Response:
+def notice_pdf_page(notice_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
     n = notice_view(_load(db, notice_id, who))
+    data_dir = request.app.state.services.settings.data_dir
     return Response(
-        notice_pdf(n, fetch_evidence),
+        notice_pdf(n, lambda uri: cached_evidence(data_dir, uri)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{n["number"]}.pdf"'},
     )

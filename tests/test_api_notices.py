@@ -28,7 +28,9 @@ PROJECT = {
 
 @pytest.fixture
 def client(tmp_path, db_url):
-    s = ApiSettings(database_url=db_url, mqtt=MqttIngestSettings(enabled=False))
+    s = ApiSettings(
+        database_url=db_url, mqtt=MqttIngestSettings(enabled=False), data_dir=tmp_path / "data"
+    )
     with api_client(create_app(s)) as c:
         yield c
 
@@ -176,3 +178,46 @@ def test_notice_pdf_carries_the_evidence_photos(client, tmp_path, fixtures):
         ["pdftotext", str(tmp_path / "n.pdf"), "-"], capture_output=True, text=True
     ).stdout
     assert "证据照片" in text and "暂未能获取图片" in text and "gone.jpg" in text
+
+
+def test_evidence_is_served_and_kept_by_the_api(client, tmp_path, fixtures):
+    """The console and the printed notice show evidence through the API: fetched from the
+    edge once, then served from the API's copy even when the box is gone; scoped like the
+    hazard; a picture that cannot be had is a clear 404."""
+    import http.server
+    import threading
+    from functools import partial
+
+    from siteguard.ports import free_port
+
+    port = free_port()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(fixtures / "images"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
+    post(
+        client, "hazard_event_v1_start.json", evidence_uri=f"http://127.0.0.1:{port}/hhw-000011.jpg"
+    )
+    post(
+        client,
+        "hazard_event_v1_start.json",
+        event_id="evt_edge00000001",
+        hazard_type="edge_unprotected",
+        zones=["slab-3f-east"],
+        evidence_uri=f"http://127.0.0.1:{port}/gone.jpg",
+    )
+    hazards = {h["hazard_type"]: h["id"] for h in client.get("/api/v1/hazards").json()}
+    try:
+        r = client.get(f"/api/v1/hazards/{hazards['no_helmet']}/evidence.jpg")
+    finally:
+        httpd.shutdown()
+    original = (fixtures / "images" / "hhw-000011.jpg").read_bytes()
+    assert (
+        r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content == original
+    )
+    again = client.get(f"/api/v1/hazards/{hazards['no_helmet']}/evidence.jpg")  # the box is gone
+    assert again.status_code == 200 and again.content == original
+    missing = client.get(f"/api/v1/hazards/{hazards['edge_unprotected']}/evidence.jpg")
+    assert missing.status_code == 404 and "cannot be fetched" in missing.json()["error"]
+    outsider = api_client(client.app, "contractor", sites=["elsewhere"])
+    assert outsider.get(f"/api/v1/hazards/{hazards['no_helmet']}/evidence.jpg").status_code == 404
