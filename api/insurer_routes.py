@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -124,7 +124,9 @@ def _insured(db: Session, who: Principal, site_id: str) -> ProjectRow:
 
 
 def month_labels(end: datetime, months: int) -> list[str]:
-    labels, y, m = [], end.year, end.month
+    """The `months` China-time months up to the one holding `end` (naive UTC), oldest first."""
+    local = end + timedelta(hours=8)
+    labels, y, m = [], local.year, local.month
     for _ in range(months):
         labels.append(f"{y:04d}-{m:02d}")
         y, m = (y, m - 1) if m > 1 else (y - 1, 12)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from siteguard.api.camera_health import camera_hours, scheduled_camera_hours
+from siteguard.api.measures import CHINA
 from siteguard.api.risk import ProjectSignals, RiskAssessment, RiskSettings, assess
 from siteguard.api.tables import (
     HazardRow,
@@ -28,6 +29,11 @@ from siteguard.api.tables import (
 REPEAT_WINDOW = timedelta(days=30)
 
 
+def _utc(local: datetime) -> datetime:
+    """A naive China-time wall clock -> naive UTC (how times are stored)."""
+    return local.replace(tzinfo=CHINA).astimezone(UTC).replace(tzinfo=None)
+
+
 @dataclass(frozen=True)
 class Period:
     start: datetime
@@ -36,13 +42,14 @@ class Period:
 
     @classmethod
     def month(cls, month: str) -> Period:
-        """'2026-10' -> the calendar month (UTC)."""
+        """'2026-10' -> the calendar month in China time (UTC+8), as naive UTC bounds: a
+        hazard found at 07:00 on 1 November in Hefei belongs to November."""
         try:
-            start = datetime.strptime(month, "%Y-%m")
+            first = datetime.strptime(month, "%Y-%m")
         except ValueError as exc:
             raise ValueError(f"month must be YYYY-MM, not {month!r}") from exc
-        end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
-        return cls(start, end, month)
+        nxt = datetime(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return cls(_utc(first), _utc(nxt), month)
 
     @classmethod
     def rolling(cls, end: datetime, days: int = 30) -> Period:
@@ -54,7 +61,7 @@ class Period:
 
     def previous(self) -> Period:
         if len(self.label) == 7:  # a calendar month
-            prev = self.start - timedelta(days=1)
+            prev = Period.month(self.label).start + timedelta(hours=8) - timedelta(days=1)
             return Period.month(f"{prev:%Y-%m}")
         return Period(self.start - (self.end - self.start), self.start, "previous")
 

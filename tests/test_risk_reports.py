@@ -82,7 +82,9 @@ def test_bulletin_numbers_match_the_database(history):
     app, _ = history
     with app.state.services.sessions() as s:
         b = monthly_bulletin(s, JURISDICTION, "2026-10", app.state.services.settings)
-    lo, hi = datetime(2026, 10, 1), datetime(2026, 11, 1)
+    october = Period.month("2026-10")  # China time: 2026-09-30 16:00 to 2026-10-31 16:00 UTC
+    lo, hi = october.start, october.end
+    assert (lo, hi) == (datetime(2026, 9, 30, 16), datetime(2026, 10, 31, 16))
     in_j = "h.site_id IN (SELECT site_id FROM projects WHERE jurisdiction = :j)"
     rows = q(
         app,
@@ -300,7 +302,33 @@ def test_a_band_change_is_pushed_once_and_signed(history, tmp_path):
 
 
 def test_period_parsing():
-    assert Period.month("2026-12").end == datetime(2027, 1, 1)
+    assert Period.month("2026-12").end == datetime(2026, 12, 31, 16)  # 2027-01-01 00:00 UTC+8
     assert Period.month("2026-03").previous().label == "2026-02"
     with pytest.raises(ValueError, match="YYYY-MM"):
         Period.month("October")
+
+
+def test_report_monthly_from_the_command_line(history, tmp_path, capsys):
+    from siteguard.cli import main
+
+    app, _ = history
+    url = app.state.services.settings.database_url
+    args = ["report", "monthly", "--db", url, "--jurisdiction", JURISDICTION, "--month", "2026-10"]
+    assert main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    with app.state.services.sessions() as s:
+        assert printed == monthly_bulletin(s, JURISDICTION, "2026-10", app.state.services.settings)
+    for suffix, magic in (("pdf", b"%PDF"), ("html", b"<!doctype html>")):
+        assert main([*args, "--out", str(tmp_path / f"b.{suffix}")]) == 0
+        assert (tmp_path / f"b.{suffix}").read_bytes().startswith(magic)
+    assert main([*args[:-1], "2026-13"]) == 2
+    assert "YYYY-MM" in capsys.readouterr().err
+
+
+def test_history_generate_from_the_command_line(tmp_path, capsys):
+    from siteguard.cli import main
+
+    url = f"sqlite:///{tmp_path}/g.db"
+    assert main(["history", "generate", "--db", url, "--days", "8", "--projects", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "2 projects (site-01: careful, site-02: typical)" in err and "notices" in err
