@@ -235,3 +235,37 @@ def test_scopes_csrf_and_language(site, browser):
     assert r.status_code == 403 and "CSRF" in r.text
     log_in(b, url, "sg_not_a_key")
     assert b.find_element(By.ID, "error").text == "密钥无效。"
+
+
+def test_an_inspector_draws_and_saves_a_zone(site, browser):
+    app, url, keys = site
+    b = browser
+    log_in(b, url, keys["inspector"])
+    b.get(url + "/console/sites/bh-001/cameras/cam-1/zones")
+    editor = b.find_element(By.ID, "editor")
+    w, h = editor.size["width"], editor.size["height"]
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    for fx, fy in ((0.1, 0.6), (0.5, 0.6), (0.5, 0.9), (0.1, 0.9)):  # the slab edge's corners
+        ActionChains(b).move_to_element_with_offset(
+            editor, int((fx - 0.5) * w), int((fy - 0.5) * h)
+        ).click().perform()
+    b.find_element(By.ID, "zid").clear()
+    b.find_element(By.ID, "zid").send_keys("slab-edge-2F")
+    b.find_element(By.ID, "zprot").click()
+    b.find_element(By.ID, "add").click()
+    assert "slab-edge-2F (edge, protected)" in b.find_element(By.ID, "zone-list").text
+    click(b, By.ID, "save")
+    assert b.find_element(By.ID, "flash").text == "已保存。"
+    with app.state.services.sessions() as s:
+        from siteguard.api.camera_routes import site_cameras
+
+        [cam] = [c for c in site_cameras(s, "bh-001") if c["camera_id"] == "cam-1"]
+    [zone] = cam["zones"]
+    assert zone["id"] == "slab-edge-2F" and zone["kind"] == "edge" and zone["protected"]
+    xs, ys = [p[0] for p in zone["polygon"]], [p[1] for p in zone["polygon"]]
+    assert abs(min(xs) - 0.1) < 0.03 and abs(max(ys) - 0.9) < 0.03  # where it was clicked
+    # a contractor may look but not draw
+    log_in(b, url, keys["contractor"])
+    b.get(url + "/console/sites/bh-001")
+    assert "slab-edge-2F" in b.page_source and "绘制区域" not in b.page_source
