@@ -128,6 +128,21 @@ class MqttIngest:
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-            except Exception:  # anything else: logged, acknowledged, the consumer lives on
+            except Exception:  # not the database: find the message at fault, keep it
                 log.exception("could not ingest a batch of %d message(s)", len(batch))
+                self._one_by_one(batch)
                 return True
+
+    def _one_by_one(self, batch: list[mqtt.MQTTMessage]) -> None:
+        """After an unexpected failure: each message alone; one that still fails is kept as
+        a dead letter with the error (acknowledged, never silently lost)."""
+        for m in batch:
+            source = f"mqtt:{m.topic}"
+            try:
+                if m.topic.endswith("/events"):
+                    self.ingestor.ingest_raw(bytes(m.payload), source)
+                else:
+                    self.ingestor.ingest_camera(m.topic, bytes(m.payload))
+            except Exception as exc:
+                log.exception("message from %s kept as a dead letter", m.topic)
+                self.ingestor.reject(bytes(m.payload), source, f"could not be stored: {exc!r}")

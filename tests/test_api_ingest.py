@@ -239,3 +239,39 @@ def test_replicas_opening_the_same_hazard_at_once_make_one_hazard(postgres):
     with engine.connect() as c:
         hazards = c.exec_driver_sql("SELECT id, event_count FROM hazards").all()
     assert len(hazards) == 1 and hazards[0][1] == 2
+
+
+def test_a_batch_that_fails_unexpectedly_is_redone_one_by_one_and_nothing_is_lost(tmp_path):
+    """Not a database outage but a bug or a poisoned message: the consumer redoes the batch
+    message by message; the one that still fails is kept as a dead letter with the error."""
+    import paho.mqtt.client as paho
+
+    from siteguard.api.db import create_schema, make_engine, make_sessions
+    from siteguard.api.ingest import Ingestor
+    from siteguard.api.mqtt_ingest import MqttIngest
+
+    class Flaky(Ingestor):
+        def ingest_batch(self, messages):
+            raise RuntimeError("a bug in batch storage")
+
+        def ingest_raw(self, payload, source, authorize=None):
+            if b"evt_poison" in bytes(payload):
+                raise RuntimeError("a bug this message triggers")
+            return super().ingest_raw(payload, source, authorize)
+
+    engine = make_engine(f"sqlite:///{tmp_path}/f.db")
+    create_schema(engine)
+    ingestor = Flaky(make_sessions(engine), 600)
+    consumer = MqttIngest(MqttIngestSettings(), ingestor)
+    batch = []
+    for i, eid in enumerate(("evt_fine00000001", "evt_poison000001", "evt_fine00000002")):
+        msg = paho.MQTTMessage(mid=i + 1, topic=b"siteguard/futian-0001/cam-1/events")
+        msg.payload = json.dumps(event(eid, t=i, started=i)).encode()
+        batch.append(msg)
+    assert consumer._store(batch) is True
+    assert ingestor.counts["new"] == 2 and ingestor.counts["rejected"] == 1
+    with ingestor.sessions() as s:
+        from siteguard.api.tables import DeadLetterRow
+
+        [dead] = s.query(DeadLetterRow).all()
+    assert "evt_poison" in dead.payload and "a bug this message triggers" in dead.reason
