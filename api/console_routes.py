@@ -626,7 +626,8 @@ def alerts_page(request: Request) -> HTMLResponse:
         raise HTTPException(403, detail="regulators only")
     with request.app.state.services.sessions() as s:
         feed = alerts(s, who, limit=200)
-    last_month = (now_naive().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    local_now = datetime.now(CHINA)  # bulletins are China-time months
+    last_month = (local_now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     return render(
         request,
         "alerts.html",
