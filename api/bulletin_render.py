@@ -3,19 +3,17 @@ reportlab, the CJK font embedded as for notices)."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from siteguard.api.charts import bar_chart
-from siteguard.api.notice_pdf import cjk_font, esc, pdf_styles
+from siteguard.api.notice_pdf import a4_pdf, cjk_font, esc, pdf_styles
 
 FREQ_ZH = {"weekly": "每周", "biweekly": "每两周", "monthly": "每月"}
 _templates = Environment(
@@ -67,16 +65,6 @@ def _bars(data: dict[str, float], title: str, font: str) -> Drawing:
 def bulletin_pdf(b: dict[str, Any]) -> bytes:
     font = cjk_font()
     st = pdf_styles()
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"{b['jurisdiction']} {b['month']}",
-    )
     kpis = [
         ["监测项目", f"{b['projects_watched']} / {b['projects_registered']}"],
         ["监测时长（摄像头·小时）", str(b["camera_hours"])],
@@ -131,5 +119,4 @@ def bulletin_pdf(b: dict[str, Any]) -> bytes:
             style=grid,
         ),
     ]
-    doc.build(story)
-    return buf.getvalue()
+    return a4_pdf(story, f"{b['jurisdiction']} {b['month']}")

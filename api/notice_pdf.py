@@ -189,6 +189,11 @@ def notice_pdf(n: dict[str, Any], fetch: EvidenceFetch | None = None) -> bytes:
     photos = _evidence(n, fetch or (lambda _uri: None), st)
     if photos:
         story += [P("证据照片（人脸已模糊处理）", "h2"), *photos]
+    return a4_pdf(story, f"安全隐患整改通知单 {n['number']}")
+
+
+def a4_pdf(story: list[Flowable], title: str) -> bytes:
+    """Build an A4 document with SiteGuard's 15 mm margins."""
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -197,7 +202,7 @@ def notice_pdf(n: dict[str, Any], fetch: EvidenceFetch | None = None) -> bytes:
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
-        title=f"安全隐患整改通知单 {n['number']}",
+        title=title,
         author="SiteGuard",
     )
     doc.build(story)

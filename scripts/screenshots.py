@@ -8,14 +8,11 @@ annotated, faces pixelated), with cameras reporting online through the real stat
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from browser import chromium, served  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from services import PhotoServer  # noqa: E402
 
 from siteguard.api import camera_health  # noqa: E402
 from siteguard.api.app import create_app  # noqa: E402
@@ -43,7 +41,6 @@ from siteguard.pipeline.events import HazardEvent  # noqa: E402
 from siteguard.pipeline.evidence import annotate, encode_jpeg  # noqa: E402
 from siteguard.pipeline.rules import evaluate  # noqa: E402
 from siteguard.pipeline.zones import Zone  # noqa: E402
-from siteguard.ports import free_port  # noqa: E402
 
 PHOTOS = ["hhw-000011.jpg", "hhw-000051.jpg", "css-2270.jpg"]
 
@@ -93,11 +90,7 @@ def main(out: Path) -> int:
     ev_dir.mkdir()
     print("annotating evidence with the shipped model...", file=sys.stderr)
     pictures = evidence(ev_dir)
-    port = free_port()
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", port), partial(http.server.SimpleHTTPRequestHandler, directory=str(ev_dir))
-    )
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    edge_box = PhotoServer(ev_dir)
     app = create_app(
         ApiSettings(
             database_url=f"sqlite:///{tmp}/shots.db",
@@ -173,7 +166,7 @@ def main(out: Path) -> int:
             frame_height=h,
             started_at=t.isoformat(),
             frame_time=t.isoformat(),
-            evidence_uri=f"http://127.0.0.1:{port}/{name}",
+            evidence_uri=f"{edge_box.url}/{name}",
         )
         app.state.services.ingestor.ingest(HazardEvent.model_validate(doc), "screenshots")
     with sessions.begin() as s:
@@ -211,7 +204,7 @@ def main(out: Path) -> int:
                 print(f"{out / name}.png ({role})", file=sys.stderr)
             finally:
                 b.quit()
-    httpd.shutdown()
+    edge_box.stop()
     return 0
 
 

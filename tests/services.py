@@ -194,3 +194,24 @@ class Postgres:
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+
+
+class PhotoServer:
+    """A plain HTTP server for a folder of pictures: stands in for an edge box's evidence
+    endpoint. `stop()` takes it away (the box is gone)."""
+
+    def __init__(self, folder: Path) -> None:
+        import functools
+        import http.server
+
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._stopped = False
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self.httpd.shutdown()
+            self.httpd.server_close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import api_client
+from services import PhotoServer
 
 from siteguard.api.app import create_app
 from siteguard.api.measures import DeadlinePolicy
@@ -33,6 +34,13 @@ def client(tmp_path, db_url):
     )
     with api_client(create_app(s)) as c:
         yield c
+
+
+@pytest.fixture
+def photos(fixtures):
+    server = PhotoServer(fixtures / "images")
+    yield server
+    server.stop()
 
 
 def post(client, name, **over):
@@ -137,39 +145,27 @@ def test_notice_pdf_is_a_chinese_a4_document(client, tmp_path):
     assert "安全隐患整改通知单" in text and "重大隐患" in text and "JGJ 80-2016" in text
 
 
-def test_notice_pdf_carries_the_evidence_photos(client, tmp_path, fixtures):
+def test_notice_pdf_carries_the_evidence_photos(client, tmp_path, photos):
     """Each item's evidence picture is fetched from the edge's URI and printed; one that
     cannot be had is named instead, and the notice still prints."""
-    import http.server
     import subprocess
-    import threading
-    from functools import partial
 
-    from siteguard.ports import free_port
-
-    port = free_port()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(fixtures / "images"))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
-        post(
-            client,
-            "hazard_event_v1_start.json",
-            evidence_uri=f"http://127.0.0.1:{port}/hhw-000011.jpg",
-        )
-        post(
-            client,
-            "hazard_event_v1_start.json",
-            event_id="evt_edge00000001",
-            hazard_type="edge_unprotected",
-            zones=["slab-3f-east"],
-            evidence_uri=f"http://127.0.0.1:{port}/gone.jpg",
-        )
-        n = client.post("/api/v1/projects/futian-0001/notices").json()
-        (tmp_path / "n.pdf").write_bytes(client.get(f"/notices/{n['id']}.pdf").content)
-    finally:
-        httpd.shutdown()
+    assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
+    post(
+        client,
+        "hazard_event_v1_start.json",
+        evidence_uri=f"{photos.url}/hhw-000011.jpg",
+    )
+    post(
+        client,
+        "hazard_event_v1_start.json",
+        event_id="evt_edge00000001",
+        hazard_type="edge_unprotected",
+        zones=["slab-3f-east"],
+        evidence_uri=f"{photos.url}/gone.jpg",
+    )
+    n = client.post("/api/v1/projects/futian-0001/notices").json()
+    (tmp_path / "n.pdf").write_bytes(client.get(f"/notices/{n['id']}.pdf").content)
     images = subprocess.run(
         ["pdfimages", "-list", str(tmp_path / "n.pdf")], capture_output=True, text=True
     ).stdout
@@ -180,37 +176,23 @@ def test_notice_pdf_carries_the_evidence_photos(client, tmp_path, fixtures):
     assert "证据照片" in text and "暂未能获取图片" in text and "gone.jpg" in text
 
 
-def test_evidence_is_served_and_kept_by_the_api(client, tmp_path, fixtures):
+def test_evidence_is_served_and_kept_by_the_api(client, photos, fixtures):
     """The console and the printed notice show evidence through the API: fetched from the
     edge once, then served from the API's copy even when the box is gone; scoped like the
     hazard; a picture that cannot be had is a clear 404."""
-    import http.server
-    import threading
-    from functools import partial
-
-    from siteguard.ports import free_port
-
-    port = free_port()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(fixtures / "images"))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
-    post(
-        client, "hazard_event_v1_start.json", evidence_uri=f"http://127.0.0.1:{port}/hhw-000011.jpg"
-    )
+    post(client, "hazard_event_v1_start.json", evidence_uri=f"{photos.url}/hhw-000011.jpg")
     post(
         client,
         "hazard_event_v1_start.json",
         event_id="evt_edge00000001",
         hazard_type="edge_unprotected",
         zones=["slab-3f-east"],
-        evidence_uri=f"http://127.0.0.1:{port}/gone.jpg",
+        evidence_uri=f"{photos.url}/gone.jpg",
     )
     hazards = {h["hazard_type"]: h["id"] for h in client.get("/api/v1/hazards").json()}
-    try:
-        r = client.get(f"/api/v1/hazards/{hazards['no_helmet']}/evidence.jpg")
-    finally:
-        httpd.shutdown()
+    r = client.get(f"/api/v1/hazards/{hazards['no_helmet']}/evidence.jpg")
+    photos.stop()  # the edge box is gone
     original = (fixtures / "images" / "hhw-000011.jpg").read_bytes()
     assert (
         r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content == original

@@ -2,12 +2,9 @@
 uploads proof, an inspector rejects then accepts it, a regulator sees the escalation of an
 overdue major hazard. Same keys, roles and scopes as the API."""
 
-import http.server
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
+from services import PhotoServer
 
 from siteguard.api.app import create_app
 from siteguard.api.auth import create_key
@@ -25,7 +23,6 @@ from siteguard.api.notices import issue_notice
 from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.tables import ProjectRow
 from siteguard.pipeline.events import HazardEvent
-from siteguard.ports import free_port
 
 GOLDEN = Path(__file__).parent / "golden" / "hazard_event_v1_start.json"
 FIXTURES = Path(__file__).parent / "fixtures" / "images"
@@ -35,12 +32,9 @@ J, INSURER = "合肥市包河区", "平安财险安徽分公司"
 @pytest.fixture(scope="module")
 def evidence_server():
     """Stands in for the edge's evidence endpoint: serves real site photos."""
-    port = free_port()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(FIXTURES))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}"
-    httpd.shutdown()
+    server = PhotoServer(FIXTURES)
+    yield server.url
+    server.stop()
 
 
 def ingest(app, site, event_id, t, level="general", kind="no_helmet", evidence=None):
