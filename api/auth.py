@@ -164,3 +164,10 @@ def scope_filter(who: Principal) -> Any:
     if who.role == "regulator":
         return ProjectRow.jurisdiction == (who.jurisdiction or "\x00")
     return ProjectRow.insurer == (who.insurer or "\x00")
+
+
+def visible_projects(s: Session, who: Principal) -> list[ProjectRow]:
+    """The projects the caller may see, by site id."""
+    q = select(ProjectRow).order_by(ProjectRow.site_id)
+    cond = scope_filter(who)
+    return list(s.scalars(q if cond is None else q.where(cond)))

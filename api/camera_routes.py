@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siteguard.api import audit, camera_health
-from siteguard.api.auth import Caller, check_site
+from siteguard.api.auth import Caller, Principal, check_site
 from siteguard.api.deps import Db
 from siteguard.api.tables import CameraRow
 from siteguard.pipeline.zones import Zone
@@ -44,6 +44,23 @@ def save_camera(s: Session, site_id: str, camera_id: str, body: CameraIn, actor:
         {"name": body.name, "zones": [z.id for z in body.zones]},
     )
     return row
+
+
+ZONE_EDITORS = ("admin", "inspector")  # commissioning: zones are drawn by inspectors too
+
+
+def save_zones(
+    s: Session, who: Principal, site_id: str, camera_id: str, zones: list[Zone]
+) -> CameraRow:
+    """Zones drawn for a camera (the console's editor): inspectors of the project's insurer
+    and admins; the camera keeps its name. Registering cameras stays with admins."""
+    who.require(*ZONE_EDITORS)
+    check_site(s, who, site_id)
+    current = s.scalar(
+        select(CameraRow).where(CameraRow.site_id == site_id, CameraRow.camera_id == camera_id)
+    )
+    body = CameraIn(name=current.name if current else "", zones=zones)
+    return save_camera(s, site_id, camera_id, body, who.name)
 
 
 def _json(row: CameraRow) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from siteguard.api import workflow
@@ -30,12 +30,15 @@ from siteguard.api.auth import (
     hash_key,
     scope_filter,
     session_principal,
+    visible_projects,
 )
-from siteguard.api.camera_routes import CameraIn, save_camera, site_cameras
+from siteguard.api.camera_routes import ZONE_EDITORS, save_zones, site_cameras
 from siteguard.api.charts import line_chart
 from siteguard.api.console_text import LANGS, translator
+from siteguard.api.hazard_routes import load_hazard
 from siteguard.api.insurer_routes import INSURER_ROLES, month_labels, portfolio
 from siteguard.api.measures import CHINA, HAZARD_NAMES_ZH
+from siteguard.api.notice_routes import load_notice
 from siteguard.api.notices import notice_view
 from siteguard.api.proof import store_photos
 from siteguard.api.push import now_naive
@@ -108,6 +111,13 @@ def login(request: Request) -> tuple[Principal, str]:
     return found
 
 
+def form_login(request: Request, csrf: str) -> Principal:
+    """The caller of a form that changes something: logged in, with the session's token."""
+    who, expected = login(request)
+    check_csrf(csrf, expected)
+    return who
+
+
 def check_csrf(csrf: str, expected: str) -> None:
     if not secrets.compare_digest(csrf, expected):
         raise HTTPException(403, detail="missing or wrong CSRF token (reload the page)")
@@ -145,6 +155,8 @@ def login_post(
             return render(request, "login.html", error=t("bad_key"), status=401)
         token = secrets.token_urlsafe(32)
         now = now_naive()
+        # expired logins are not kept: they are swept whenever someone logs in
+        s.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at < now))
         s.add(
             ConsoleSessionRow(
                 token_sha256=hash_key(token),
@@ -185,12 +197,6 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
 
 
 # ---------------------------------------------------------------- sites
-
-
-def visible_projects(s: Session, who: Principal) -> list[ProjectRow]:
-    q = select(ProjectRow).order_by(ProjectRow.site_id)
-    cond = scope_filter(who)
-    return list(s.scalars(q if cond is None else q.where(cond)))
 
 
 @router.get("/console/", response_class=HTMLResponse)
@@ -266,18 +272,11 @@ def timeline_svg(hazards: list[HazardRow], now: datetime, days: int = 7) -> Mark
     return Markup("".join(parts))
 
 
-def _site(s: Session, who: Principal, site_id: str) -> ProjectRow | None:
-    try:
-        return check_site(s, who, site_id)
-    except HTTPException:
-        raise HTTPException(404, detail="not found") from None
-
-
 @router.get("/console/sites/{site_id}", response_class=HTMLResponse)
 def site_page(request: Request, site_id: str) -> HTMLResponse:
     who, csrf = login(request)
     with request.app.state.services.sessions() as s:
-        project = _site(s, who, site_id)
+        project = check_site(s, who, site_id)
         frames = _latest_frames(s, site_id)
         cameras = [dict(c, frame=frames.get(c["camera_id"])) for c in site_cameras(s, site_id)]
         hazards = list(
@@ -314,7 +313,7 @@ def site_page(request: Request, site_id: str) -> HTMLResponse:
         hazards=rows,
         timeline=timeline_svg(hazards[:30], now_naive()),
         zone_colours=ZONE_COLOURS,
-        can_edit=who.role in ("admin", "inspector"),
+        can_edit=who.role in ZONE_EDITORS,
     )
 
 
@@ -322,7 +321,7 @@ def site_page(request: Request, site_id: str) -> HTMLResponse:
 def zones_page(request: Request, site_id: str, camera_id: str) -> HTMLResponse:
     who, csrf = login(request)
     with request.app.state.services.sessions() as s:
-        _site(s, who, site_id)
+        check_site(s, who, site_id)
         cams = {c["camera_id"]: c for c in site_cameras(s, site_id)}
         frame = _latest_frames(s, site_id).get(camera_id)
     zones = cams.get(camera_id, {}).get("zones", [])
@@ -346,20 +345,17 @@ def zones_save(
     csrf: Annotated[str, Form()],
     zones: Annotated[str, Form(max_length=200_000)],
 ) -> Response:
-    who, expected = login(request)
-    check_csrf(csrf, expected)
+    who = form_login(request, csrf)
     url = f"/console/sites/{site_id}/cameras/{camera_id}/zones"
-    if who.role not in ("admin", "inspector"):
-        return back(url, err=translator(_lang(request))("forbidden"))
     try:
         parsed = [Zone.model_validate(z) for z in json.loads(zones)]
     except (ValueError, ValidationError) as exc:
         return back(url, err=f"invalid zones: {str(exc)[:300]}")
-    with request.app.state.services.sessions.begin() as s:
-        _site(s, who, site_id)
-        current = {c["camera_id"]: c for c in site_cameras(s, site_id)}.get(camera_id)
-        name = current["name"] if current else ""
-        save_camera(s, site_id, camera_id, CameraIn(name=name, zones=parsed), who.name)
+    try:
+        with request.app.state.services.sessions.begin() as s:
+            save_zones(s, who, site_id, camera_id, parsed)
+    except HTTPException as exc:
+        return back(url, err=str(exc.detail))
     return back(f"/console/sites/{site_id}", msg=translator(_lang(request))("saved"))
 
 
@@ -370,14 +366,7 @@ def zones_save(
 def hazard_page(request: Request, hazard_id: int) -> HTMLResponse:
     who, csrf = login(request)
     with request.app.state.services.sessions() as s:
-        h = s.scalar(
-            select(HazardRow)
-            .where(HazardRow.id == hazard_id)
-            .options(selectinload(HazardRow.events))
-        )
-        if h is None:
-            raise HTTPException(404, detail="not found")
-        _site(s, who, h.site_id)
+        h = load_hazard(s, who, hazard_id)
         item = s.scalar(
             select(NoticeItemRow)
             .where(NoticeItemRow.hazard_id == h.id)
@@ -421,17 +410,11 @@ def hazard_dismiss(
     csrf: Annotated[str, Form()],
     reason: Annotated[str, Form(max_length=2000)],
 ) -> Response:
-    who, expected = login(request)
-    check_csrf(csrf, expected)
+    who = form_login(request, csrf)
     url = f"/console/hazards/{hazard_id}"
     try:
         with request.app.state.services.sessions.begin() as s:
-            h = s.get(HazardRow, hazard_id)
-            if h is None:
-                raise HTTPException(404, detail="not found")
-            _site(s, who, h.site_id)
-            item = s.scalar(select(NoticeItemRow).where(NoticeItemRow.hazard_id == h.id))
-            workflow.dismiss(s, h, item.notice if item else None, who, reason)
+            workflow.dismiss(s, load_hazard(s, who, hazard_id), who, reason)
     except HTTPException as exc:
         return back(url, err=str(exc.detail))
     return back(url, msg=translator(_lang(request))("done"))
@@ -498,20 +481,6 @@ def notices_page(
     )
 
 
-def _notice(s: Session, who: Principal, notice_id: int) -> NoticeRow:
-    n = s.scalar(
-        select(NoticeRow)
-        .where(NoticeRow.id == notice_id)
-        .options(
-            selectinload(NoticeRow.items).selectinload(NoticeItemRow.hazard),
-            selectinload(NoticeRow.project),
-        )
-    )
-    if n is None or not who.sees(n.project, n.project.site_id):
-        raise HTTPException(404, detail="not found")
-    return n
-
-
 def allowed_actions(who: Principal, status: str) -> list[str]:
     return [
         a
@@ -524,7 +493,7 @@ def allowed_actions(who: Principal, status: str) -> list[str]:
 def notice_page(request: Request, notice_id: int) -> HTMLResponse:
     who, csrf = login(request)
     with request.app.state.services.sessions() as s:
-        n = _notice(s, who, notice_id)
+        n = load_notice(s, notice_id, who)
         view = notice_view(n)
         statuses = {i.hazard_id: i.hazard.status for i in n.items}
         history = [
@@ -564,12 +533,11 @@ async def notice_submit(
     reply: Annotated[str, Form(max_length=4000)],
     photos: Annotated[list[UploadFile], File()],
 ) -> Response:
-    who, expected = login(request)
-    check_csrf(csrf, expected)
+    who = form_login(request, csrf)
     url = f"/console/notices/{notice_id}"
     try:
         with request.app.state.services.sessions.begin() as s:
-            n = _notice(s, who, notice_id)
+            n = load_notice(s, notice_id, who)
             data_dir = request.app.state.services.settings.data_dir
             stored = await store_photos(data_dir, n.number, photos)
             workflow.apply(s, n, "submit", who, reply, stored)
@@ -586,14 +554,13 @@ def notice_action(
     csrf: Annotated[str, Form()],
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    who, expected = login(request)
-    check_csrf(csrf, expected)
+    who = form_login(request, csrf)
     url = f"/console/notices/{notice_id}"
     if action == "submit":
         return back(url, err="submit needs proof photos")
     try:
         with request.app.state.services.sessions.begin() as s:
-            workflow.apply(s, _notice(s, who, notice_id), action, who, comment)
+            workflow.apply(s, load_notice(s, notice_id, who), action, who, comment)
     except HTTPException as exc:
         return back(url, err=str(exc.detail))
     return back(url, msg=translator(_lang(request))("done"))

@@ -8,13 +8,13 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from siteguard.api.auth import Caller, check_site, scope_filter
+from siteguard.api.auth import Caller, Principal, check_site, scope_filter
 from siteguard.api.deps import Db, RecordId
 from siteguard.api.evidence_cache import cached_evidence
 from siteguard.api.ingest import hazard_summary
-from siteguard.api.tables import DeadLetterRow, HazardRow, NoticeItemRow, ProjectRow
+from siteguard.api.tables import DeadLetterRow, HazardRow, ProjectRow
 from siteguard.api.workflow import dismiss
 
 router = APIRouter()
@@ -62,7 +62,8 @@ def list_hazards(
     return [hazard_summary(h) for h in db.scalars(q)]
 
 
-def _hazard(db: Db, who: Caller, hazard_id: int) -> HazardRow:
+def load_hazard(db: Session, who: Principal, hazard_id: int) -> HazardRow:
+    """The hazard with its events, if the caller may see it (else 404, names do not leak)."""
     h = db.scalar(
         select(HazardRow).where(HazardRow.id == hazard_id).options(selectinload(HazardRow.events))
     )
@@ -77,7 +78,7 @@ def _hazard(db: Db, who: Caller, hazard_id: int) -> HazardRow:
 
 @router.get("/api/v1/hazards/{hazard_id}", summary="One hazard with its event messages")
 def get_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
-    h = _hazard(db, who, hazard_id)
+    h = load_hazard(db, who, hazard_id)
     return dict(
         hazard_summary(h),
         resolution=h.resolution,
@@ -101,7 +102,7 @@ def get_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
     response_class=Response,
 )
 def hazard_evidence(hazard_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
-    h = _hazard(db, who, hazard_id)
+    h = load_hazard(db, who, hazard_id)
     if not h.evidence_uri:
         raise HTTPException(404, detail=f"hazard {hazard_id} has no evidence picture")
     data = cached_evidence(request.app.state.services.settings.data_dir, h.evidence_uri)
@@ -125,9 +126,8 @@ class DismissIn(BaseModel):
     summary="Dismiss a false alarm (inspector), with a reason",
 )
 def dismiss_hazard(hazard_id: RecordId, body: DismissIn, db: Db, who: Caller) -> dict[str, Any]:
-    h = _hazard(db, who, hazard_id)
-    item = db.scalar(select(NoticeItemRow).where(NoticeItemRow.hazard_id == h.id))
-    dismiss(db, h, item.notice if item else None, who, body.reason)
+    h = load_hazard(db, who, hazard_id)
+    dismiss(db, h, who, body.reason)
     db.commit()
     return hazard_summary(h)
 

@@ -10,10 +10,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siteguard.api.auth import Caller, Principal, check_site, scope_filter
+from siteguard.api.auth import Caller, Principal, check_site, visible_projects
 from siteguard.api.deps import Db
 from siteguard.api.push import now_naive
 from siteguard.api.risk_signals import Period, project_risk, risk_json
@@ -55,16 +54,10 @@ def assess_project(
     )
 
 
-def insured_projects(s: Session, who: Principal) -> list[ProjectRow]:
-    q = select(ProjectRow).order_by(ProjectRow.site_id)
-    cond = scope_filter(who)
-    return list(s.scalars(q if cond is None else q.where(cond)))
-
-
 def portfolio(
     s: Session, who: Principal, period: Period, settings: ApiSettings
 ) -> list[dict[str, Any]]:
-    rows = [assess_project(s, p, period, settings) for p in insured_projects(s, who)]
+    rows = [assess_project(s, p, period, settings) for p in visible_projects(s, who)]
     return sorted(rows, key=lambda r: -r["factor"])
 
 

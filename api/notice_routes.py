@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from siteguard.api import audit, push, workflow
-from siteguard.api.auth import Caller, check_site, scope_filter
+from siteguard.api.auth import Caller, check_site, scope_filter, visible_projects
 from siteguard.api.deps import Db, RecordId
 from siteguard.api.evidence_cache import cached_evidence
 from siteguard.api.notice_pdf import notice_pdf
@@ -74,9 +74,7 @@ def put_project(
 
 @router.get("/api/v1/projects", summary="Registered projects")
 def list_projects(db: Db, who: Caller) -> list[dict[str, Any]]:
-    q = select(ProjectRow).order_by(ProjectRow.site_id)
-    cond = scope_filter(who)
-    return [_project_json(p) for p in db.scalars(q if cond is None else q.where(cond))]
+    return [_project_json(p) for p in visible_projects(db, who)]
 
 
 @router.post(
@@ -104,10 +102,10 @@ def post_notice(site_id: str, request: Request, db: Db, who: Caller) -> dict[str
         db, "notice.issued", f"notice:{notice.number}:issued", notice_view(notice), who.name
     )
     db.commit()
-    return notice_view(_load(db, notice.id))
+    return notice_view(load_notice(db, notice.id))
 
 
-def _load(db: Session, notice_id: int, who: Any = None) -> NoticeRow:
+def load_notice(db: Session, notice_id: int, who: Any = None) -> NoticeRow:
     n = db.scalar(
         select(NoticeRow)
         .where(NoticeRow.id == notice_id)
@@ -155,7 +153,7 @@ def list_notices(
     summary="One notice with its issue, responsibility and deadline lists",
 )
 def get_notice(notice_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
-    return notice_view(_load(db, notice_id, who))
+    return notice_view(load_notice(db, notice_id, who))
 
 
 @router.get(
@@ -164,12 +162,14 @@ def get_notice(notice_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
     summary="The printable notice (Chinese)",
 )
 def notice_page(notice_id: RecordId, db: Db, who: Caller) -> str:
-    return _templates.get_template("notice.html").render(n=notice_view(_load(db, notice_id, who)))
+    return _templates.get_template("notice.html").render(
+        n=notice_view(load_notice(db, notice_id, who))
+    )
 
 
 @router.get("/notices/{notice_id}.pdf", summary="The notice as a PDF (A4, Chinese)")
 def notice_pdf_page(notice_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
-    n = notice_view(_load(db, notice_id, who))
+    n = notice_view(load_notice(db, notice_id, who))
     data_dir = request.app.state.services.settings.data_dir
     return Response(
         notice_pdf(n, lambda uri: cached_evidence(data_dir, uri)),
@@ -194,10 +194,10 @@ def notice_action(
         raise HTTPException(
             422, detail="submit with proof photos: POST /api/v1/notices/{id}/submit"
         )
-    n = _load(db, notice_id, who)
+    n = load_notice(db, notice_id, who)
     workflow.apply(db, n, action, who, body.comment)
     db.commit()
-    return notice_view(_load(db, notice_id, who))
+    return notice_view(load_notice(db, notice_id, who))
 
 
 @router.post(
@@ -212,17 +212,17 @@ async def submit_proof(
     reply: Annotated[str, Form(min_length=1, max_length=4000)],
     photos: Annotated[list[UploadFile], File()],
 ) -> dict[str, Any]:
-    n = _load(db, notice_id, who)
+    n = load_notice(db, notice_id, who)
     who.require("contractor")
     stored = await store_photos(request.app.state.services.settings.data_dir, n.number, photos)
     workflow.apply(db, n, "submit", who, reply, stored)
     db.commit()
-    return notice_view(_load(db, notice_id, who))
+    return notice_view(load_notice(db, notice_id, who))
 
 
 @router.get("/api/v1/notices/{notice_id}/history", summary="Every transition of the notice")
 def notice_history(notice_id: RecordId, db: Db, who: Caller) -> list[dict[str, Any]]:
-    _load(db, notice_id, who)
+    load_notice(db, notice_id, who)
     rows = db.scalars(
         select(NoticeHistoryRow)
         .where(NoticeHistoryRow.notice_id == notice_id)

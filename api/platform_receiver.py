@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from siteguard.api.push import sign
+from siteguard.quiet_http import QuietHandler
 
 MAX_SKEW_S = 300
 
@@ -87,18 +88,10 @@ class PlatformReceiver:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 code, reply = receiver.accept(self.rfile.read(length), self.headers)
-                data = json.dumps(reply).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                self.reply(code, json.dumps(reply).encode(), "application/json")
 
         return Handler

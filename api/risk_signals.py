@@ -60,9 +60,10 @@ class Period:
         )
 
     def previous(self) -> Period:
-        if len(self.label) == 7:  # a calendar month
-            prev = Period.month(self.label).start + timedelta(hours=8) - timedelta(days=1)
-            return Period.month(f"{prev:%Y-%m}")
+        if len(self.label) == 7:  # a calendar month: the day before its first is in the last
+            return Period.month(
+                f"{datetime.strptime(self.label, '%Y-%m') - timedelta(days=1):%Y-%m}"
+            )
         return Period(self.start - (self.end - self.start), self.start, "previous")
 
 
@@ -75,6 +76,9 @@ class SignalDetail:
     overdue_items: int
     dismissed: int
     hazards_by_type: dict[str, int]
+    items_issued: int = 0  # lines of the period's notices (dismissed hazards left out)
+    items_closed: int = 0  # ... rectified by the period's end
+    items_on_time: int = 0  # ... rectified by their own deadline
 
 
 def closed_at(s: Session, notice_ids: list[int]) -> dict[int, datetime]:
@@ -138,12 +142,19 @@ def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
     issued = [n for n in notices if n.issued_at >= start]
     on_time = 0
     days: list[float] = []
+    items = items_closed = items_on_time = 0
     for n in issued:
         deadline = min((i.deadline for i in n.items), default=n.issued_at)
         c = closed.get(n.id)
-        if c is not None and c < end:
+        done = c is not None and c < end
+        if c is not None and done:
             days.append((c - n.issued_at).total_seconds() / 86400)
             on_time += c <= deadline
+        for i in n.items:
+            if i.hazard.status != "dismissed":
+                items += 1
+                items_closed += done
+                items_on_time += c is not None and done and c <= i.deadline
     unrectified_major = overdue = 0
     for n in notices:
         c = closed.get(n.id)
@@ -180,6 +191,9 @@ def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
         overdue_items=overdue,
         dismissed=sum(h.status == "dismissed" and h.first_seen >= start for h in hazards),
         hazards_by_type=by_type,
+        items_issued=items,
+        items_closed=items_closed,
+        items_on_time=items_on_time,
     )
 
 

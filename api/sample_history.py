@@ -255,7 +255,7 @@ def _inspection_job(
                 select(HazardRow).where(HazardRow.site_id == site, HazardRow.status == "open")
             ):
                 if rng.random() < prof.dismiss_share:
-                    dismiss(s, h, None, inspector, "generated: not a violation", t)
+                    dismiss(s, h, inspector, "generated: not a violation", t)
             p = s.scalar(select(ProjectRow).where(ProjectRow.site_id == site))
             assert p is not None
             notice = issue_notice(s, p, policy, inspector.name, t.replace(tzinfo=UTC))

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import HTTPException
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siteguard.api import audit, push
 from siteguard.api.auth import Principal
 from siteguard.api.ingest import hazard_summary, utc_naive
-from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeRow
+from siteguard.api.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,11 @@ def apply(
 def dismiss(
     s: Session,
     hazard: HazardRow,
-    notice: NoticeRow | None,
     who: Principal,
     reason: str,
     at: datetime | None = None,
 ) -> HazardRow:
+    """Dismiss a false alarm; the notice it is on closes when nothing on it is left open."""
     who.require("inspector")
     if not reason.strip():
         raise HTTPException(422, detail="dismissing a false alarm needs a reason")
@@ -96,6 +97,8 @@ def dismiss(
         hazard.id,
         {"reason": reason, "type": hazard.hazard_type, "camera": hazard.camera_id},
     )
+    item = s.scalar(select(NoticeItemRow).where(NoticeItemRow.hazard_id == hazard.id))
+    notice = item.notice if item is not None else None
     if (
         notice is not None
         and notice.status != "closed"

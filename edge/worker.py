@@ -39,6 +39,7 @@ from siteguard.pipeline.protection import (
 from siteguard.pipeline.rules import evaluate
 from siteguard.pipeline.taxonomy import default_taxonomy
 from siteguard.pipeline.tracker import IouTracker
+from siteguard.quiet_http import QuietHandler
 
 log = logging.getLogger(__name__)
 
@@ -358,30 +359,20 @@ class EdgeWorker:
 
 
 def _handler(worker: EdgeWorker) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
-                self._send(200, worker.metrics_text().encode(), "text/plain; version=0.0.4")
+                self.reply(200, worker.metrics_text().encode(), "text/plain; version=0.0.4")
             elif self.path == "/healthz":
-                self._send(200, json.dumps(worker.health()).encode(), "application/json")
+                self.reply(200, json.dumps(worker.health()).encode(), "application/json")
             elif self.path.startswith("/evidence/"):
                 path = worker.evidence.resolve(self.path.removeprefix("/evidence/"))
                 if path is None:
-                    self._send(404, b'{"error": "no such evidence"}', "application/json")
+                    self.reply(404, b'{"error": "no such evidence"}', "application/json")
                 else:
                     kind = "image/jpeg" if path.suffix == ".jpg" else "video/mp4"
-                    self._send(200, path.read_bytes(), kind)
+                    self.reply(200, path.read_bytes(), kind)
             else:
-                self._send(404, b'{"error": "not found"}', "application/json")
-
-        def _send(self, code: int, body: bytes, kind: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+                self.reply(404, b'{"error": "not found"}', "application/json")
 
     return Handler

@@ -63,6 +63,20 @@ def seed_two_hazards(client):
     )
 
 
+def seed_evidence(client, photos):
+    """Two hazards whose evidence is on the stand-in edge box: a real photo, a missing one."""
+    assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
+    post(client, "hazard_event_v1_start.json", evidence_uri=f"{photos.url}/hhw-000011.jpg")
+    post(
+        client,
+        "hazard_event_v1_start.json",
+        event_id="evt_edge00000001",
+        hazard_type="edge_unprotected",
+        zones=["slab-3f-east"],
+        evidence_uri=f"{photos.url}/gone.jpg",
+    )
+
+
 def test_deadlines_are_end_of_day_china_time_by_level():
     p = DeadlinePolicy(major_days=0, general_days=3)
     issued = datetime(2026, 10, 5, 17, 0, tzinfo=UTC)  # 01:00 on 6 Oct in China
@@ -150,20 +164,7 @@ def test_notice_pdf_carries_the_evidence_photos(client, tmp_path, photos):
     cannot be had is named instead, and the notice still prints."""
     import subprocess
 
-    assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
-    post(
-        client,
-        "hazard_event_v1_start.json",
-        evidence_uri=f"{photos.url}/hhw-000011.jpg",
-    )
-    post(
-        client,
-        "hazard_event_v1_start.json",
-        event_id="evt_edge00000001",
-        hazard_type="edge_unprotected",
-        zones=["slab-3f-east"],
-        evidence_uri=f"{photos.url}/gone.jpg",
-    )
+    seed_evidence(client, photos)
     n = client.post("/api/v1/projects/futian-0001/notices").json()
     (tmp_path / "n.pdf").write_bytes(client.get(f"/notices/{n['id']}.pdf").content)
     images = subprocess.run(
@@ -180,16 +181,7 @@ def test_evidence_is_served_and_kept_by_the_api(client, photos, fixtures):
     """The console and the printed notice show evidence through the API: fetched from the
     edge once, then served from the API's copy even when the box is gone; scoped like the
     hazard; a picture that cannot be had is a clear 404."""
-    assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
-    post(client, "hazard_event_v1_start.json", evidence_uri=f"{photos.url}/hhw-000011.jpg")
-    post(
-        client,
-        "hazard_event_v1_start.json",
-        event_id="evt_edge00000001",
-        hazard_type="edge_unprotected",
-        zones=["slab-3f-east"],
-        evidence_uri=f"{photos.url}/gone.jpg",
-    )
+    seed_evidence(client, photos)
     hazards = {h["hazard_type"]: h["id"] for h in client.get("/api/v1/hazards").json()}
     r = client.get(f"/api/v1/hazards/{hazards['no_helmet']}/evidence.jpg")
     photos.stop()  # the edge box is gone

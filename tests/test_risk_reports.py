@@ -280,7 +280,7 @@ def test_regulator_alerts_and_bulletin_renders(history):
     )
 
 
-def test_a_band_change_is_pushed_once_and_signed(history, tmp_path):
+def test_a_band_change_is_queued_once_for_the_insurer(history, tmp_path):
     app, _ = history
     other = clone(app, tmp_path / "bands.db")
     settings = other.state.services.settings
