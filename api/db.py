@@ -43,11 +43,20 @@ def alembic_config() -> Any:
     return cfg
 
 
+# pg_advisory_xact_lock key for schema upgrades (any constant no other lock uses)
+SCHEMA_LOCK_KEY = 0x5347_0001
+
+
 def create_schema(engine: Engine) -> None:
-    """Bring the database to the latest schema (Alembic `upgrade head`)."""
+    """Bring the database to the latest schema (Alembic `upgrade head`). Replicas starting
+    together take turns (a PostgreSQL advisory lock held until the upgrade commits), so the
+    second finds the schema at head instead of creating the same tables again."""
     from alembic import command
+    from sqlalchemy import text
 
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
