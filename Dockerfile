@@ -1,9 +1,12 @@
 # SiteGuard images. Two targets from one distribution:
 #   docker build --target edge -t siteguard-edge .   (onnxruntime, OpenCV; no torch)
 #   docker build --target api  -t siteguard-api  .   (FastAPI, PostgreSQL driver, CJK font for PDFs)
-# Not built in CI (no Docker engine there); see docs/deploy.md.
+# Built and run by tests/images (scripts/test); see docs/deploy.md. Where Docker Hub cannot be
+# reached, build on local stand-in bases: eval "$(scripts/stand-in-images)" and
+#   docker build --build-arg PYTHON_IMAGE=$PYTHON_IMAGE ...
 
-FROM python:3.11-slim AS base
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE} AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN groupadd --system siteguard && useradd --system --gid siteguard --home /var/lib/siteguard --create-home siteguard
 WORKDIR /opt/siteguard
@@ -16,14 +19,20 @@ COPY edge ./edge
 COPY api ./api
 COPY models ./models
 COPY datasets ./datasets
-# a wheel of this project only; its run-time dependencies (never torch) install below
-RUN pip wheel --no-deps --wheel-dir /wheels .
+# The project and its run-time dependencies (never torch) in a venv that the targets copy
+# whole: one layer, no wheel or pip cache left behind, and no pip at run time.
+RUN python -m venv /opt/siteguard/venv \
+    && /opt/siteguard/venv/bin/pip install . \
+    && /opt/siteguard/venv/bin/python -c "import importlib.util as u; assert u.find_spec('torch') is None, 'torch must not be in the images'" \
+    && /opt/siteguard/venv/bin/pip uninstall -y -q pip setuptools
 
 FROM base AS edge
 # FFmpeg comes inside opencv-python-headless; nothing else from Debian is needed
-COPY --from=build /wheels /wheels
-RUN pip install /wheels/*.whl && rm -rf /wheels \
-    && python -c "import importlib.util as u; assert u.find_spec('torch') is None, 'torch must not be in the edge image'"
+COPY --from=build /opt/siteguard/venv /opt/siteguard/venv
+ENV PATH=/opt/siteguard/venv/bin:$PATH
+# the bundled sample clip at a fixed path (compose.yaml's sample site watches it)
+RUN ln -s "$(python -c 'from siteguard.defaults import sample_video_path; print(sample_video_path())')" \
+    /opt/siteguard/sample-site.mp4
 USER siteguard
 WORKDIR /var/lib/siteguard
 EXPOSE 8090
@@ -34,9 +43,9 @@ CMD ["--config", "/etc/siteguard/site.yaml"]
 
 FROM base AS api
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei \
-    && rm -rf /var/lib/apt/lists/*
-COPY --from=build /wheels /wheels
-RUN pip install /wheels/*.whl && rm -rf /wheels
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
+COPY --from=build /opt/siteguard/venv /opt/siteguard/venv
+ENV PATH=/opt/siteguard/venv/bin:$PATH
 USER siteguard
 WORKDIR /var/lib/siteguard
 EXPOSE 8000

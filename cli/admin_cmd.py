@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+
+def add_db_argument(p: argparse.ArgumentParser) -> None:
+    """--db, defaulting to $SITEGUARD_DATABASE_URL (set in the API containers), so that
+    `docker compose exec api-1 siteguard api-key add ...` needs no URL."""
+    env = os.environ.get("SITEGUARD_DATABASE_URL")
+    p.add_argument(
+        "--db",
+        default=env,
+        required=env is None,
+        help="SQLAlchemy URL of the API database (default: $SITEGUARD_DATABASE_URL)",
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     k = sub.add_parser("api-key", help="manage API keys (roles and scopes)")
     ksub = k.add_subparsers(dest="key_command", metavar="ACTION", required=True)
     add = ksub.add_parser("add", help="create a key; it is printed once, only its hash is stored")
-    add.add_argument("--db", required=True, help="SQLAlchemy URL of the API database")
+    add_db_argument(add)
     add.add_argument("--name", required=True, help="who holds it (shown in history and audit)")
     add.add_argument(
         "--role",
@@ -26,21 +39,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a = sub.add_parser("audit", help="verify the hash-chained audit log")
     asub = a.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     v = asub.add_parser("verify", help="detect altered, deleted or truncated audit records")
-    v.add_argument("--db", required=True)
+    add_db_argument(v)
     v.add_argument("--anchor", default=None, help="last hash recorded earlier (catches truncation)")
     v.set_defaults(func=run_verify)
 
     si = sub.add_parser("site", help="import a site's cameras and zones from its edge site.yaml")
     sisub = si.add_subparsers(dest="site_command", metavar="ACTION", required=True)
     im = sisub.add_parser("import", help="register every camera of site.yaml, with its zones")
-    im.add_argument("--db", required=True)
+    add_db_argument(im)
     im.add_argument("--config", type=Path, required=True, help="the edge worker's site.yaml")
     im.set_defaults(func=run_site_import)
 
     ar = sub.add_parser("archive", help="export the prevention-service records (5-year retention)")
     arsub = ar.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
     ex = arsub.add_parser("export", help="every record and the audit anchor, as gzip JSON lines")
-    ex.add_argument("--db", required=True)
+    add_db_argument(ex)
     ex.add_argument("--out", type=Path, required=True, help="file to write (.jsonl.gz)")
     ex.add_argument("--until", default=None, help="only records before this date (YYYY-MM-DD)")
     ex.set_defaults(func=run_export)

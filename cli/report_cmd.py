@@ -9,6 +9,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from siteguard.admin_cmd import add_db_argument
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = sub.add_parser("report", help="reports from the API database")
@@ -19,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Hazards first seen in the month (false alarms apart), notices issued in "
         "the month and their state at its end, escalations, top-risk projects.",
     )
-    m.add_argument("--db", required=True, help="SQLAlchemy URL of the API database")
+    add_db_argument(m)
     m.add_argument("--jurisdiction", required=True)
     m.add_argument("--month", required=True, help="YYYY-MM")
     m.add_argument("--format", choices=["json", "html", "pdf"], default=None)
@@ -38,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write a deterministic history of several projects (through the real ingest, "
         "notice and workflow code) into a database",
     )
-    g.add_argument("--db", required=True)
+    add_db_argument(g)
     g.add_argument("--start", default="2026-09-01", help="first day (YYYY-MM-DD)")
     g.add_argument("--days", type=int, default=61)
     g.add_argument("--projects", type=int, default=6)

@@ -1,5 +1,6 @@
-"""What the images and the edge install are built from, checked statically (CI has no
-Docker engine): no torch at run time, every file the Dockerfile copies exists."""
+"""What the images and the edge install are built from, checked without Docker (quick, and
+part of `scripts/test --fast`): no torch at run time, every file the Dockerfile copies
+exists. tests/images builds and runs the images themselves."""
 
 import re
 import tomllib
@@ -45,8 +46,8 @@ def test_compose_uses_the_images_and_a_valid_edge_config():
 
 
 def test_the_wheel_the_images_install_carries_everything_the_services_load(tmp_path):
-    """The images install the project's wheel (Dockerfile: `pip wheel --no-deps .`). Build
-    it the same way, install it alone into a folder, and run the API (migrations, console
+    """The images install the project (Dockerfile: `pip install .` into a venv). Build its
+    wheel, install it alone into a folder, and run the API (migrations, console
     and bulletin templates, CJK PDF), the shipped models and the sample clip from there,
     not from the checkout."""
     import subprocess
