@@ -39,6 +39,7 @@ from siteguard.pipeline.protection import (
 from siteguard.pipeline.rules import evaluate
 from siteguard.pipeline.taxonomy import default_taxonomy
 from siteguard.pipeline.tracker import IouTracker
+from siteguard.pipeline.zones import Zone
 from siteguard.quiet_http import QuietHandler
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,14 @@ class CameraRunner:
                 f"camera {cfg.id}: reference image {cfg.reference_image} is missing or unreadable"
             )
         return {z.id: ProtectionReference(image, z.polygon, check) for z in protected}
+
+    def set_zones(self, zones: list[Zone]) -> None:
+        """New zones (drawn in the console) while the camera runs: from the next frame on.
+        Protected zones are checked against the commissioned reference view."""
+        self.protection = self._load_references(
+            self.cfg.model_copy(update={"zones": zones}), self.worker.config.protection
+        )
+        self.cfg.zones = zones
 
     def start(self) -> None:
         self.reader.start()
@@ -236,24 +245,59 @@ class EdgeWorker:
         self._stop = threading.Event()
         self._http: ThreadingHTTPServer | None = None
         self._stats_thread = threading.Thread(target=self._stats_loop, name="stats", daemon=True)
+        self._zones_failing = False
 
     def _sync_zones(self) -> None:
+        """At start, before the cameras run: the API's zones replace site.yaml's."""
         if not self.config.api.url:
             return
         try:
             zones = fetch_zones(self.config.api, self.config.site_id)
         except ZoneSyncError as exc:
+            self._zones_failing = True
             log.warning("zones: keeping those in site.yaml (%s)", exc)
             return
         for cam in self.config.cameras:
             if cam.id in zones:
                 cam.zones = zones[cam.id]
-                log.info(
-                    "camera %s: zones from the API: %s",
-                    cam.id,
-                    ", ".join(z.id + (" (protected)" if z.protected else "") for z in cam.zones)
-                    or "none",
-                )
+                log.info("camera %s: zones from the API: %s", cam.id, _zone_names(cam.zones))
+
+    def refresh_zones(self) -> list[str]:
+        """While running: apply zones changed in the API since the last look. Returns the
+        ids of the cameras whose zones changed. An unreachable API is reported once per
+        outage; the zones in use stay."""
+        try:
+            zones = fetch_zones(self.config.api, self.config.site_id)
+        except ZoneSyncError as exc:
+            if not self._zones_failing:
+                log.warning("zones: cannot refresh, keeping the current ones (%s)", exc)
+            self._zones_failing = True
+            return []
+        if self._zones_failing:
+            log.info("zones: the API answers again")
+        self._zones_failing = False
+        changed = []
+        for cam_id, new in zones.items():
+            runner = self.cameras.get(cam_id)
+            if runner is None or [z.model_dump() for z in new] == [
+                z.model_dump() for z in runner.cfg.zones
+            ]:
+                continue
+            try:
+                runner.set_zones(new)
+            except (OSError, ValueError) as exc:  # e.g. a reference view that cannot be read
+                log.error("camera %s: zones from the API not applied: %s", cam_id, exc)
+                continue
+            changed.append(cam_id)
+            log.info("camera %s: zones changed in the API: %s", cam_id, _zone_names(new))
+        return changed
+
+    def _zone_loop(self) -> None:
+        while not self._stop.wait(self.config.api.refresh_s):
+            try:
+                self.refresh_zones()
+            except Exception:  # the cameras must outlive any one failure here
+                log.exception("zone refresh failed")
 
     def camera_state_changed(self, camera_id: str, state: CameraState, detail: str) -> None:
         payload = {
@@ -278,6 +322,8 @@ class EdgeWorker:
         for cam in self.cameras.values():
             cam.start()
         self._stats_thread.start()
+        if self.config.api.url and self.config.api.refresh_s > 0:
+            threading.Thread(target=self._zone_loop, name="zones", daemon=True).start()
         log.info(
             "edge worker for site %s: %d camera(s), model %s %s, http on port %d",
             self.config.site_id,
@@ -376,3 +422,7 @@ def _handler(worker: EdgeWorker) -> type[BaseHTTPRequestHandler]:
                 self.reply(404, b'{"error": "not found"}', "application/json")
 
     return Handler
+
+
+def _zone_names(zones: list[Zone]) -> str:
+    return ", ".join(z.id + (" (protected)" if z.protected else "") for z in zones) or "none"

@@ -1,7 +1,8 @@
-"""Zones drawn in the web console reach the edge: at start, a worker with `api.url` and an
-edge key fetches its site's cameras from the API and uses the zones registered there for
-every camera the API knows. If the API cannot be reached, the zones in site.yaml stand
-(and the worker says so): a site box never waits on the office to watch its cameras."""
+"""Zones drawn in the web console reach the edge: at start, and then every `api.refresh_s`,
+a worker with `api.url` and an edge key fetches its site's cameras from the API and uses
+the zones registered there for every camera the API knows. If the API cannot be reached,
+the zones it has stand (and the worker says so): a site box never waits on the office to
+watch its cameras."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ class ApiLink(BaseModel):
     url: str | None = Field(None, description="The SiteGuard API, e.g. https://api.example")
     key: SecretStr | None = Field(None, description="An edge key for this site")
     timeout_s: float = Field(5.0, gt=0)
+    refresh_s: float = Field(
+        60.0, ge=0, description="check the API for changed zones this often; 0: only at start"
+    )
 
 
 class ZoneSyncError(RuntimeError):
