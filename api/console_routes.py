@@ -35,6 +35,7 @@ from siteguard.api.auth import (
 from siteguard.api.camera_routes import ZONE_EDITORS, save_zones, site_cameras
 from siteguard.api.charts import line_chart
 from siteguard.api.console_text import LANGS, translator
+from siteguard.api.evidence_cache import clip_uri
 from siteguard.api.hazard_routes import load_hazard
 from siteguard.api.insurer_routes import INSURER_ROLES, month_labels, portfolio
 from siteguard.api.measures import CHINA, HAZARD_NAMES_ZH
@@ -383,9 +384,8 @@ def hazard_page(request: Request, hazard_id: int) -> HTMLResponse:
             )
             for e in h.events
         ]
-    uri = h.evidence_uri or ""
-    # the edge keeps the clip beside the event's pictures (edge/evidence_store.py)
-    clip = uri.rsplit("/", 1)[0] + "/clip.mp4" if uri.endswith(".jpg") else None
+    # through the API, like the picture: offices rarely reach the site box
+    clip = f"/api/v1/hazards/{h.id}/clip.mp4" if clip_uri(h.evidence_uri) else None
     return render(
         request,
         "hazard.html",

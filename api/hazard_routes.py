@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from siteguard.api.auth import Caller, Principal, check_site, scope_filter
 from siteguard.api.deps import Db, RecordId
-from siteguard.api.evidence_cache import cached_evidence
+from siteguard.api.evidence_cache import cached_evidence, clip_uri
 from siteguard.api.ingest import hazard_summary
 from siteguard.api.tables import DeadLetterRow, HazardRow, ProjectRow
 from siteguard.api.workflow import dismiss
@@ -113,6 +113,28 @@ def hazard_evidence(hazard_id: RecordId, request: Request, db: Db, who: Caller) 
         )
     return Response(
         data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+@router.get(
+    "/api/v1/hazards/{hazard_id}/clip.mp4",
+    summary="The clip of the hazard's latest event (fetched from the edge once, then kept)",
+    response_class=Response,
+)
+def hazard_clip(hazard_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
+    h = load_hazard(db, who, hazard_id)
+    uri = clip_uri(h.evidence_uri)
+    if uri is None:
+        raise HTTPException(404, detail=f"hazard {hazard_id} has no evidence clip")
+    data = cached_evidence(
+        request.app.state.services.settings.data_dir, uri, suffix=".mp4", timeout_s=15.0
+    )
+    if data is None:
+        raise HTTPException(
+            404, detail=f"the clip of hazard {hazard_id} cannot be fetched from {uri} now"
+        )
+    return Response(
+        data, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"}
     )
 
 

@@ -64,8 +64,8 @@ EvidenceFetch = Callable[[str], bytes | None]
 
 
 def fetch_evidence(uri: str, timeout_s: float = 3.0) -> bytes | None:
-    """The evidence picture behind a URI (served by the edge box), or None if it cannot be
-    had now: the notice is printed anyway, naming the URI."""
+    """The evidence (picture or clip) behind a URI served by the edge box, or None if it
+    cannot be had now: the notice is printed anyway, naming the URI."""
     if not uri.startswith(("http://", "https://")):
         return None
     try:

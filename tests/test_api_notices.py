@@ -14,6 +14,7 @@ from siteguard.api.measures import DeadlinePolicy
 from siteguard.api.settings import ApiSettings, MqttIngestSettings
 
 GOLDEN = Path(__file__).parent / "golden"
+REPO = Path(__file__).resolve().parents[1]
 PROJECT = {
     "name": "福田区某住宅楼装修工程",
     "address": "深圳市福田区某路1号",
@@ -195,3 +196,36 @@ def test_evidence_is_served_and_kept_by_the_api(client, photos, fixtures):
     assert missing.status_code == 404 and "cannot be fetched" in missing.json()["error"]
     outsider = api_client(client.app, "contractor", sites=["elsewhere"])
     assert outsider.get(f"/api/v1/hazards/{hazards['no_helmet']}/evidence.jpg").status_code == 404
+
+
+def test_the_clip_is_served_and_kept_by_the_api(client, tmp_path, fixtures):
+    """The edge keeps each event's clip beside its pictures ({event}/clip.mp4); the API
+    serves it like the picture (fetched once, kept when the box is gone, scoped)."""
+    box = tmp_path / "box" / "evt_1"
+    box.mkdir(parents=True)
+    (box / "0.jpg").write_bytes((fixtures / "images" / "hhw-000011.jpg").read_bytes())
+    clip = (REPO / "cli" / "data" / "sample-site.mp4").read_bytes()
+    (box / "clip.mp4").write_bytes(clip)
+    server = PhotoServer(tmp_path / "box")
+    try:
+        assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
+        post(client, "hazard_event_v1_start.json", evidence_uri=f"{server.url}/evt_1/0.jpg")
+        post(
+            client,
+            "hazard_event_v1_start.json",
+            event_id="evt_edge00000001",
+            hazard_type="edge_unprotected",
+            zones=["slab-3f-east"],
+            evidence_uri=f"{server.url}/evt_2/0.jpg",  # no clip was written for this one
+        )
+        hazards = {h["hazard_type"]: h["id"] for h in client.get("/api/v1/hazards").json()}
+        r = client.get(f"/api/v1/hazards/{hazards['no_helmet']}/clip.mp4")
+    finally:
+        server.stop()  # the edge box is gone
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4" and r.content == clip
+    again = client.get(f"/api/v1/hazards/{hazards['no_helmet']}/clip.mp4")
+    assert again.status_code == 200 and again.content == clip
+    missing = client.get(f"/api/v1/hazards/{hazards['edge_unprotected']}/clip.mp4")
+    assert missing.status_code == 404 and "cannot be fetched" in missing.json()["error"]
+    outsider = api_client(client.app, "contractor", sites=["elsewhere"])
+    assert outsider.get(f"/api/v1/hazards/{hazards['no_helmet']}/clip.mp4").status_code == 404
