@@ -40,6 +40,9 @@ class MqttIngest:
         self.connected = threading.Event()
         self._stopping = threading.Event()
         self.db_retries = 0
+        self.received = 0  # messages taken from the broker
+        self.done = 0  # of those, stored (or kept as dead letters) and acknowledged
+        self._last_message = time.monotonic()
         self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue(maxsize=10_000)
         self._worker = threading.Thread(target=self._work, name="mqtt-ingest", daemon=True)
         self.client = mqtt.Client(
@@ -81,7 +84,40 @@ class MqttIngest:
         self.connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self.received += 1
+        self._last_message = time.monotonic()
         self._queue.put(msg)  # acknowledged by the worker once stored
+
+    def retire(self, idle_s: float = 3.0, timeout_s: float = 600.0) -> int:
+        """Scale down for good: take what the broker kept for this replica's session, store
+        it, leave the shared group and end the session (expiry 0), so the broker stops
+        queueing a share for a replica that will not come back. Call on a started consumer
+        that is not serving; returns the number of messages it took."""
+        deadline = time.monotonic() + timeout_s
+        if not self.connected.wait(max(deadline - time.monotonic(), 0)):
+            raise TimeoutError(f"no connection to the broker at {self.settings.host}")
+
+        def quiet() -> bool:
+            return self.done == self.received and time.monotonic() - self._last_message >= idle_s
+
+        while not quiet():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still receiving after {timeout_s:.0f} s")
+            time.sleep(0.1)
+        left = threading.Event()
+        self.client.on_unsubscribe = lambda *_: left.set()
+        self.client.unsubscribe([topic for topic, _qos in self.topics])
+        if not left.wait(30):
+            raise TimeoutError("the broker did not confirm leaving the shared group")
+        while self.done != self.received:  # delivered before the group was left
+            time.sleep(0.1)
+        props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 0
+        self._stopping.set()
+        self._worker.join(10)
+        self.client.disconnect(properties=props)
+        self.client.loop_stop()
+        return self.received
 
     def _work(self) -> None:
         while not self._stopping.is_set():
@@ -100,6 +136,7 @@ class MqttIngest:
                 for msg in batch:
                     if msg.qos > 0:
                         self.client.ack(msg.mid, msg.qos)
+                self.done += len(batch)
 
     def _store(self, batch: list[mqtt.MQTTMessage]) -> bool:
         """Store a batch, retrying while the database is down; False: stopping, not stored

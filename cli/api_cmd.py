@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from siteguard.api.settings import ApiSettings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +26,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--replica", default="0", help="replica name (MQTT client id suffix)")
+    p.add_argument(
+        "--retire",
+        action="store_true",
+        help="scale down for good: store what the broker kept for this replica, leave the "
+        "shared subscription and end its session, then exit (serves no HTTP)",
+    )
     p.set_defaults(func=run)
     register_receiver(sub)
 
@@ -44,8 +54,38 @@ def run(args: argparse.Namespace) -> int:
     settings = settings.model_copy(
         update={"mqtt": mqtt} | ({"database_url": args.db} if args.db else {})
     )
+    if args.retire:
+        return retire(settings, args.replica)
     uvicorn.run(
         create_app(settings, args.replica), host=args.host, port=args.port, log_level="info"
+    )
+    return 0
+
+
+def retire(settings: ApiSettings, replica: str) -> int:
+    from siteguard.api.app import Services
+
+    if not settings.mqtt.enabled:
+        print("siteguard api --retire: MQTT ingest is disabled; nothing to retire")
+        return 2
+    services = Services(settings, replica)
+    assert services.mqtt is not None
+    print(
+        f"retiring replica {replica}: taking what {settings.mqtt.host}:{settings.mqtt.port} "
+        "kept for it ...",
+        flush=True,
+    )
+    services.mqtt.start()
+    try:
+        taken = services.mqtt.retire()
+    except TimeoutError as exc:
+        print(f"siteguard api --retire: {exc}; the replica's session is left as it was")
+        return 1
+    finally:
+        services.engine.dispose()
+    print(
+        f"replica {replica}: stored {taken} message(s) that waited for it, left the shared "
+        "subscription and ended its session; the broker no longer queues events for it"
     )
     return 0
 

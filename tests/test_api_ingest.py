@@ -11,6 +11,7 @@ import pytest
 from conftest import api_client
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import create_engine
 
 from siteguard.api.app import create_app
 from siteguard.api.settings import ApiSettings, MqttIngestSettings
@@ -275,3 +276,52 @@ def test_a_batch_that_fails_unexpectedly_is_redone_one_by_one_and_nothing_is_los
 
         [dead] = s.query(DeadLetterRow).all()
     assert "evt_poison" in dead.payload and "a bug this message triggers" in dead.reason
+
+
+def test_a_retired_replica_hands_over_what_waited_for_it_and_gets_no_more(tmp_path, broker, capsys):
+    """Scale-down: a stopped replica's persistent session keeps receiving its share of the
+    shared subscription. `siteguard api --replica N --retire` stores that share, leaves
+    the group and ends the session: later events all go to the replicas that remain."""
+    from siteguard.cli import main
+
+    db = f"sqlite:///{tmp_path}/api.db"
+    settings = ApiSettings(database_url=db, mqtt=MqttIngestSettings(port=broker.port))
+    stays = create_app(settings, replica="1")
+    with api_client(stays):
+        with api_client(create_app(settings, replica="2")) as leaving:
+            assert leaving.app.state.services.mqtt.connected.wait(10)
+            assert stays.state.services.mqtt.connected.wait(10)
+            time.sleep(0.5)  # both in the group
+        counts = stays.state.services.ingestor.counts
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="t-edge-r", protocol=mqtt.MQTTv5)
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+
+        def publish(first, n):
+            for i in range(first, first + n):
+                ev = event(f"evt_ret{i:09d}", t=i, started=i, camera_id=f"cam-{i % 3}")
+                pub.publish(
+                    f"siteguard/s/cam-{i % 3}/events", json.dumps(ev), qos=1
+                ).wait_for_publish(5)
+
+        publish(0, 20)
+        time.sleep(2)
+        kept_for_2 = 20 - counts["new"]
+        assert kept_for_2 > 0  # the stopped replica's share waits at the broker
+        code = main(
+            ["api", "--db", db, "--mqtt-port", str(broker.port), "--replica", "2", "--retire"]
+        )
+        out = capsys.readouterr().out
+        assert code == 0 and f"stored {kept_for_2} message(s)" in out, out
+        publish(20, 10)
+        deadline = time.monotonic() + 15
+        while counts["new"] < 30 - kept_for_2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert counts["new"] == 30 - kept_for_2  # every later event reached the remaining one
+        pub.loop_stop()
+        pub.disconnect()
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM events").scalar() == 30
+    engine.dispose()
