@@ -96,24 +96,29 @@ def get_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
     )
 
 
+def _kept_evidence(
+    request: Request, hazard_id: int, uri: str | None, what: str, media_type: str, wait_s: float
+) -> Response:
+    """Evidence from the API's copy, fetched from the edge box the first time."""
+    if not uri:
+        raise HTTPException(404, detail=f"hazard {hazard_id} has no evidence {what}")
+    suffix = "." + uri.rsplit(".", 1)[-1]
+    data = cached_evidence(request.app.state.services.settings.data_dir, uri, suffix, wait_s)
+    if data is None:
+        raise HTTPException(
+            404, detail=f"the {what} of hazard {hazard_id} cannot be fetched from {uri} now"
+        )
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
 @router.get(
     "/api/v1/hazards/{hazard_id}/evidence.jpg",
     summary="The hazard's evidence picture (fetched from the edge once, then kept by the API)",
     response_class=Response,
 )
 def hazard_evidence(hazard_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
-    h = load_hazard(db, who, hazard_id)
-    if not h.evidence_uri:
-        raise HTTPException(404, detail=f"hazard {hazard_id} has no evidence picture")
-    data = cached_evidence(request.app.state.services.settings.data_dir, h.evidence_uri)
-    if data is None:
-        raise HTTPException(
-            404,
-            detail=f"evidence of hazard {hazard_id} cannot be fetched from {h.evidence_uri} now",
-        )
-    return Response(
-        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
-    )
+    uri = load_hazard(db, who, hazard_id).evidence_uri
+    return _kept_evidence(request, hazard_id, uri, "picture", "image/jpeg", 3.0)
 
 
 @router.get(
@@ -122,20 +127,8 @@ def hazard_evidence(hazard_id: RecordId, request: Request, db: Db, who: Caller) 
     response_class=Response,
 )
 def hazard_clip(hazard_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
-    h = load_hazard(db, who, hazard_id)
-    uri = clip_uri(h.evidence_uri)
-    if uri is None:
-        raise HTTPException(404, detail=f"hazard {hazard_id} has no evidence clip")
-    data = cached_evidence(
-        request.app.state.services.settings.data_dir, uri, suffix=".mp4", timeout_s=15.0
-    )
-    if data is None:
-        raise HTTPException(
-            404, detail=f"the clip of hazard {hazard_id} cannot be fetched from {uri} now"
-        )
-    return Response(
-        data, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"}
-    )
+    uri = clip_uri(load_hazard(db, who, hazard_id).evidence_uri)
+    return _kept_evidence(request, hazard_id, uri, "clip", "video/mp4", 15.0)
 
 
 class DismissIn(BaseModel):

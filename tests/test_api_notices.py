@@ -64,17 +64,18 @@ def seed_two_hazards(client):
     )
 
 
-def seed_evidence(client, photos):
-    """Two hazards whose evidence is on the stand-in edge box: a real photo, a missing one."""
+def seed_evidence(client, photos, found="hhw-000011.jpg", missing="gone.jpg"):
+    """Two hazards whose evidence is on the stand-in edge box: a no-helmet one whose photo
+    is there, an edge one whose photo is not."""
     assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
-    post(client, "hazard_event_v1_start.json", evidence_uri=f"{photos.url}/hhw-000011.jpg")
+    post(client, "hazard_event_v1_start.json", evidence_uri=f"{photos.url}/{found}")
     post(
         client,
         "hazard_event_v1_start.json",
         event_id="evt_edge00000001",
         hazard_type="edge_unprotected",
         zones=["slab-3f-east"],
-        evidence_uri=f"{photos.url}/gone.jpg",
+        evidence_uri=f"{photos.url}/{missing}",
     )
 
 
@@ -208,16 +209,7 @@ def test_the_clip_is_served_and_kept_by_the_api(client, tmp_path, fixtures):
     (box / "clip.mp4").write_bytes(clip)
     server = PhotoServer(tmp_path / "box")
     try:
-        assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
-        post(client, "hazard_event_v1_start.json", evidence_uri=f"{server.url}/evt_1/0.jpg")
-        post(
-            client,
-            "hazard_event_v1_start.json",
-            event_id="evt_edge00000001",
-            hazard_type="edge_unprotected",
-            zones=["slab-3f-east"],
-            evidence_uri=f"{server.url}/evt_2/0.jpg",  # no clip was written for this one
-        )
+        seed_evidence(client, server, "evt_1/0.jpg", "evt_2/0.jpg")  # no clip for evt_2
         hazards = {h["hazard_type"]: h["id"] for h in client.get("/api/v1/hazards").json()}
         r = client.get(f"/api/v1/hazards/{hazards['no_helmet']}/clip.mp4")
     finally:

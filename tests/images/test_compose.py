@@ -250,3 +250,16 @@ def test_a_replica_killed_mid_stream_loses_and_repeats_nothing(stack):
     assert total > during
     assert split == 0, "an event's messages were filed under two hazards"
     assert missing == 0, f"{missing} message(s) never stored"
+
+
+def test_a_replica_retired_for_good_hands_over_what_waited_for_it(stack):
+    """The scale-down step of docs/deploy.md, as written there for compose."""
+    stack.run("stop", "api-2")
+    time.sleep(10)  # replica 2's share of the camera's events waits at the broker
+    out = stack.run("run", "--rm", "api-2", "--replica", "2", "--retire").stdout
+    assert "left the shared subscription and ended its session" in out, out
+    taken = int(out.split("stored ")[1].split(" message")[0])
+    assert taken > 0
+    time.sleep(15)
+    _, split, missing = stored(stack)
+    assert split == 0 and missing == 0, (split, missing)
