@@ -2,7 +2,9 @@
 
 Per-class AP50 and AP50-95 (COCO-style 101-point interpolation) and image-level no-helmet
 precision/recall at the operating thresholds, on a split of a dataset built by
-`siteguard dataset build`, overall and per source. numpy only: no torch needed.
+`siteguard dataset build`, overall and per source; and where the errors are: each labelled
+box found, found under another class, or missed, for small and larger boxes. numpy only:
+no torch needed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -23,6 +25,8 @@ from siteguard.pipeline.rules import RuleConfig, evaluate
 from siteguard.pipeline.taxonomy import default_taxonomy
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
+SMALL_PX = 16  # a labelled box this small (side, in model-input pixels) counts as small
+FOUND_SCORE = 0.05  # the error breakdown counts predictions from this score up
 
 
 @dataclass
@@ -51,6 +55,19 @@ class ImageLevel:
 
 
 @dataclass
+class ErrorRow:
+    """Labelled boxes of one class and size, matched at IoU >= 0.5 by a prediction of
+    score >= FOUND_SCORE: of the same class, only of another class, or none."""
+
+    name: str
+    size: str  # "small" (side < SMALL_PX at model input) or "larger"
+    gt: int = 0
+    found: int = 0
+    as_other: int = 0
+    missed: int = 0
+
+
+@dataclass
 class EvalResult:
     model: str
     split: str
@@ -58,6 +75,7 @@ class EvalResult:
     classes: list[ClassScore]
     no_helmet: ImageLevel
     per_source: dict[str, list[ClassScore]] = field(default_factory=dict)
+    errors: list[ErrorRow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -79,6 +97,18 @@ class EvalResult:
             f"image-level no-helmet at {nh.threshold}: precision {nh.precision:.3f} "
             f"recall {nh.recall:.3f} (tp {nh.tp}, fp {nh.fp}, fn {nh.fn}, tn {nh.tn})"
         )
+        if self.errors:
+            lines.append(
+                f"labelled boxes at IoU 0.5, predictions scored >= {FOUND_SCORE} "
+                f"(small: side < {SMALL_PX} px at model input):"
+            )
+            lines.append(
+                f"{'class':10} {'size':8} {'gt':>6} {'found':>6} {'other class':>12} {'missed':>7}"
+            )
+            for e in self.errors:
+                lines.append(
+                    f"{e.name:10} {e.size:8} {e.gt:>6} {e.found:>6} {e.as_other:>12} {e.missed:>7}"
+                )
         return "\n".join(lines)
 
 
@@ -145,14 +175,21 @@ def read_labels(label_file: Path, names: list[str], w: int, h: int) -> Detection
     return Detections(xyxy, np.ones(len(a), np.float32), cls)
 
 
+class Prediction(NamedTuple):
+    source: str
+    pred: Detections  # score >= 0.001
+    gt: Detections
+    scale: float  # model-input pixels per image pixel (letterbox)
+
+
 def predict_split(
     detector: OnnxDetector,
     dataset: Path,
     split: str,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
-) -> list[tuple[str, Detections, Detections]]:
-    """(source, prediction at score >= 0.001, ground truth) for each image of a split."""
+) -> list[Prediction]:
+    """The prediction and the ground truth for each image of a split."""
     data = yaml.safe_load((dataset / "data.yaml").read_text("utf-8"))
     names = data["names"]
     names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
@@ -166,7 +203,9 @@ def predict_split(
             raise ValueError(f"{path}: unreadable image in the evaluation split")
         label_file = dataset / "labels" / split / (path.stem + ".txt")
         gt = read_labels(label_file, names, img.shape[1], img.shape[0])
-        out.append((path.stem.split("__")[0], detector.detect([img], conf=0.001)[0], gt))
+        pred = detector.detect([img], conf=0.001)[0]
+        scale = min(s / d for s, d in zip(detector.input_size, img.shape[:2], strict=True))
+        out.append(Prediction(path.stem.split("__")[0], pred, gt, scale))
         if progress:
             progress(1)
     return out
@@ -190,7 +229,7 @@ def operating_conf(detector: OnnxDetector) -> dict[int, float]:
 
 def no_helmet_sweep(
     detector: OnnxDetector,
-    predictions: list[tuple[str, Detections, Detections]],
+    predictions: list[Prediction],
     thresholds: np.ndarray | None = None,
 ) -> list[tuple[float, ImageLevel]]:
     """Image-level no-helmet precision/recall over a range of bare-head thresholds."""
@@ -200,8 +239,8 @@ def no_helmet_sweep(
     for t in grid:
         conf = {**operating_conf(detector), head_id: float(t)}
         nh = ImageLevel(f"head >= {t:.2f}", 0, 0, 0, 0)
-        for _, pred, gt in predictions:
-            _image_level(nh, pred, gt, conf)
+        for p in predictions:
+            _image_level(nh, p.pred, p.gt, conf)
         rows.append((float(t), nh))
     return rows
 
@@ -217,12 +256,12 @@ def evaluate_model(
     detector = OnnxDetector(model_path, provider=provider)  # type: ignore[arg-type]
     predictions = predict_split(detector, dataset, split, limit, progress)
     tax = default_taxonomy()
-    present = {int(c) for _, _, gt in predictions for c in gt.class_id}
+    present = {int(c) for p in predictions for c in p.gt.class_id}
     eval_ids = [tax.id_of(n) for n in detector.card.classes if tax.id_of(n) in present]
     matches: dict[tuple[str, int], _Match] = defaultdict(_Match)
     nh = ImageLevel("operating thresholds", 0, 0, 0, 0)
     op_conf = operating_conf(detector)
-    for source, pred, gt in predictions:
+    for source, pred, gt, _ in predictions:
         for cid in eval_ids:
             p, g = pred[pred.class_id == cid], gt[gt.class_id == cid]
             tp = match_image(p.xyxy, p.confidence, g.xyxy)
@@ -255,4 +294,36 @@ def evaluate_model(
         classes=scores("all"),
         no_helmet=nh,
         per_source={s: scores(s) for s in sources},
+        errors=error_breakdown(predictions, eval_ids),
     )
+
+
+def error_breakdown(predictions: list[Prediction], class_ids: list[int]) -> list[ErrorRow]:
+    """Where the misses are: each labelled box found by its class, found only under another
+    class (a confusion a crop classifier could fix), or missed (a detector problem), for
+    small and larger boxes."""
+    tax = default_taxonomy()
+    rows = {
+        (cid, size): ErrorRow(tax.name_of(cid), size)
+        for cid in class_ids
+        for size in ("small", "larger")
+    }
+    for p in predictions:
+        pred = p.pred[p.pred.confidence >= FOUND_SCORE]
+        for cid in class_ids:
+            gt = p.gt[p.gt.class_id == cid]
+            if not len(gt):
+                continue
+            iou = box_iou(gt.xyxy, pred.xyxy) >= 0.5 if len(pred) else np.zeros((len(gt), 0), bool)
+            same = pred.class_id == cid
+            wh = (gt.xyxy[:, 2:] - gt.xyxy[:, :2]) * p.scale
+            for i, side in enumerate(np.sqrt(wh[:, 0] * wh[:, 1])):
+                row = rows[(cid, "small" if side < SMALL_PX else "larger")]
+                row.gt += 1
+                if (iou[i] & same).any():
+                    row.found += 1
+                elif iou[i].any():
+                    row.as_other += 1
+                else:
+                    row.missed += 1
+    return [r for r in rows.values() if r.gt]

@@ -65,12 +65,21 @@ def test_evaluate_end_to_end_on_a_generated_split(tmp_path, dataset, capsys):
     assert r.no_helmet.tp == 4 and r.no_helmet.fp == 2 and r.no_helmet.fn == 0
     assert r.no_helmet.recall == 1.0 and r.no_helmet.precision == pytest.approx(4 / 6)
     assert set(r.per_source) == {"srcA", "srcB"}
+    [errors] = r.errors  # the 8 px heads of 64 px images are small; each one found
+    assert (errors.name, errors.size, errors.gt, errors.found, errors.missed) == (
+        "head",
+        "small",
+        4,
+        4,
+        0,
+    )
     out = tmp_path / "r.json"
     assert (
         main(["evaluate", str(model), "--data", str(dataset), "--json", str(out), "--write-card"])
         == 0
     )
-    assert "image-level no-helmet" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "image-level no-helmet" in printed and "other class" in printed
     assert json.loads(out.read_text())["no_helmet"]["recall"] == 1.0
     from siteguard.pipeline.model_card import load_card
 
@@ -95,3 +104,44 @@ def test_calibrate_picks_the_lowest_precise_head_threshold_on_val(tmp_path, data
     card, _ = load_card(model)  # still verifies: the ONNX file is untouched
     assert card.thresholds.per_class["head"] == 0.05
     assert card.training["head_threshold_calibration"]["split"] == "val"
+
+
+def test_the_error_breakdown_tells_confusions_from_misses_by_size():
+    from siteguard.models.evaluate import ErrorRow, Prediction, error_breakdown
+    from siteguard.pipeline.detections import Detections
+    from siteguard.pipeline.taxonomy import default_taxonomy
+
+    tax = default_taxonomy()
+    head, hat = tax.id_of("head"), tax.id_of("hardhat")
+
+    def boxes(rows):
+        a = np.array([r[:4] for r in rows], np.float32).reshape(-1, 4)
+        return Detections(
+            a, np.array([r[4] for r in rows], np.float32), np.array([r[5] for r in rows])
+        )
+
+    gt = boxes(
+        [
+            (0, 0, 10, 10, 1, head),  # found as a head
+            (20, 0, 30, 10, 1, head),  # found only as a hardhat: a confusion
+            (40, 0, 50, 10, 1, head),  # seen at 0.01 only: missed
+            (0, 40, 40, 80, 1, hat),  # found
+        ]
+    )
+    pred = boxes(
+        [
+            (0, 0, 10, 10, 0.9, head),
+            (20, 0, 30, 10, 0.6, hat),
+            (40, 0, 50, 10, 0.01, head),
+            (1, 41, 40, 80, 0.7, hat),
+        ]
+    )
+    # at scale 1 the 10 px heads are small (< 16 px at model input), the 40 px hat is not
+    rows = error_breakdown([Prediction("s", pred, gt, 1.0)], [hat, head])
+    assert rows == [
+        ErrorRow("hardhat", "larger", gt=1, found=1),
+        ErrorRow("head", "small", gt=3, found=1, as_other=1, missed=1),
+    ]
+    # shown twice as large at the model's input, the heads are no longer small
+    rows = error_breakdown([Prediction("s", pred, gt, 2.0)], [head])
+    assert rows == [ErrorRow("head", "larger", gt=3, found=1, as_other=1, missed=1)]
