@@ -96,15 +96,24 @@ def closed_at(s: Session, notice_ids: list[int]) -> dict[int, datetime]:
     return out
 
 
-def notices_until(
-    s: Session, p: ProjectRow, end: datetime
+def notices_in_play(
+    s: Session, p: ProjectRow, period: Period
 ) -> tuple[list[NoticeRow], dict[int, datetime]]:
-    """The project's notices issued before `end`, items and hazards loaded, and when each
-    closed."""
+    """The project's notices that bear on a period, items and hazards loaded, and when each
+    closed: those issued before its end and not closed before its start (closed is final,
+    so an earlier closed notice can neither be overdue nor rejected in the period). Loading
+    only these keeps an assessment's cost flat as a project's history grows."""
+    closed_before = select(NoticeHistoryRow.notice_id).where(
+        NoticeHistoryRow.to_status == "closed", NoticeHistoryRow.at < period.start
+    )
     notices = list(
         s.scalars(
             select(NoticeRow)
-            .where(NoticeRow.project_id == p.id, NoticeRow.issued_at < end)
+            .where(
+                NoticeRow.project_id == p.id,
+                NoticeRow.issued_at < period.end,
+                NoticeRow.id.not_in(closed_before),
+            )
             .options(selectinload(NoticeRow.items).selectinload(NoticeItemRow.hazard))
         )
     )
@@ -138,7 +147,7 @@ def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
     for h in in_period:
         by_type[h.hazard_type] = by_type.get(h.hazard_type, 0) + 1
 
-    notices, closed = notices_until(s, p, end)
+    notices, closed = notices_in_play(s, p, period)
     issued = [n for n in notices if n.issued_at >= start]
     on_time = 0
     days: list[float] = []
