@@ -63,8 +63,13 @@ def local_broker(workdir: Path) -> Iterator[int]:
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
         "max_inflight_messages 1000\n"  # the API stores and acknowledges in batches
     )
+    # its own session: a Ctrl-C in the terminal reaches the demo only, which stops the edge
+    # (flushing its outbox) before the broker
     proc = subprocess.Popen(
-        [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [exe, "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         if not wait_port(port):
@@ -95,6 +100,7 @@ def rtsp_stream(video: Path) -> Iterator[str | None]:
         ["/usr/bin/python3", str(script), "--port", str(port), f"site={video}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # stopped by the demo, in order, not by the terminal's Ctrl-C
     )
     try:
         yield f"rtsp://127.0.0.1:{port}/site" if wait_port(port) else None

@@ -29,3 +29,39 @@ def test_demo_prints_camera_status_and_hazard_events(tmp_path, capsys, rtsp):
     assert pdf.read_bytes().startswith(b"%PDF-")
     assert "notice(s), " in out and "1 notice(s)" in out
     assert "/console/" in out and "contractor" in out and "console: http://127.0.0.1:" in out
+
+
+def test_ctrl_c_in_the_terminal_stops_the_edge_before_the_broker(tmp_path):
+    """A terminal's Ctrl-C reaches the whole foreground process group. The broker and the
+    RTSP server run in their own sessions, so the demo stops the edge first (its last
+    messages delivered, its outbox empty) and then them."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    pred = raw_prediction([(32, 32, 16, 30), (32, 20, 6, 6)], [[0.9, 0.0], [0.0, 0.8]])
+    model = make_model(tmp_path / "m.onnx", pred, OutputKind.RAW, ["person", "head"])
+    exe = Path(sys.executable).with_name("siteguard")
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(exe), "demo", "--model", str(model), "--data", str(tmp_path / "demo")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a process group of its own, like a terminal's job
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    deadline = time.monotonic() + 90
+    while "EVENT start" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(60) == 0
+    text = log.read_text()
+    assert "EVENT start" in text and "done:" in text
+    assert "connection lost" not in text, text[-2000:]
+    with sqlite3.connect(tmp_path / "demo" / "outbox.db") as db:
+        assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
