@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siteguard.api.measures import HAZARD_NAMES_ZH
-from siteguard.api.risk_signals import Period, project_risk
+from siteguard.api.risk_signals import Period, portfolio_risk
 from siteguard.api.settings import ApiSettings
 from siteguard.api.tables import (
     EscalationRow,
@@ -40,10 +40,10 @@ def monthly_bulletin(
     rows: list[dict[str, Any]] = []
     by_type: dict[str, int] = {}
     by_level = {"general": 0, "major": 0}
+    # the same signals the risk model reads: one computation, one set of definitions
+    risks = portfolio_risk(s, projects, period, lambda p: settings.risk_for(p.risk_product))
     for p in projects:
-        # the same signals the risk model reads: one computation, one set of definitions
-        cfg = settings.risk_for(p.risk_product)
-        a, d = project_risk(s, p, period, cfg)
+        a, d = risks[p.id]
         sig = d.signals
         for kind, n in d.hazards_by_type.items():
             by_type[kind] = by_type.get(kind, 0) + n

@@ -109,30 +109,60 @@ def _uptime(
 
 def camera_hours(s: Session, site_id: str, start: datetime, end: datetime) -> float:
     """Hours of camera coverage watched within [start, end), summed over cameras."""
+    return camera_hours_by_site(s, [site_id], start, end)[site_id]
+
+
+def camera_hours_by_site(
+    s: Session, sites: list[str], start: datetime, end: datetime
+) -> dict[str, float]:
+    """camera_hours for many sites in one query."""
+    out = dict.fromkeys(sites, 0.0)
     rows = s.execute(
-        select(CameraUptimeRow.start, CameraUptimeRow.end).where(
-            CameraUptimeRow.site_id == site_id,
+        select(CameraUptimeRow.site_id, CameraUptimeRow.start, CameraUptimeRow.end).where(
+            CameraUptimeRow.site_id.in_(sites),
             CameraUptimeRow.start < end,
             CameraUptimeRow.end > start,
         )
     ).all()
-    return sum(max((min(e, end) - max(b, start)).total_seconds(), 0.0) for b, e in rows) / 3600
+    for site, b, e in rows:
+        out[site] += max((min(e, end) - max(b, start)).total_seconds(), 0.0) / 3600
+    return out
 
 
 def scheduled_camera_hours(s: Session, site_id: str, start: datetime, end: datetime) -> float:
     """Hours the site's cameras should have watched: every known camera, all the time, from
     the site's first heartbeat (or the period start, if it began watching earlier)."""
-    cameras = set(s.scalars(select(CameraRow.camera_id).where(CameraRow.site_id == site_id)))
-    cameras |= set(
-        s.scalars(
-            select(CameraUptimeRow.camera_id).where(CameraUptimeRow.site_id == site_id).distinct()
+    return scheduled_hours_by_site(s, [site_id], start, end)[site_id]
+
+
+def scheduled_hours_by_site(
+    s: Session, sites: list[str], start: datetime, end: datetime
+) -> dict[str, float]:
+    """scheduled_camera_hours for many sites in a few queries."""
+    cameras: dict[str, set[str]] = {site: set() for site in sites}
+    for site, cam in s.execute(
+        select(CameraRow.site_id, CameraRow.camera_id).where(CameraRow.site_id.in_(sites))
+    ):
+        cameras[site].add(cam)
+    for site, cam in s.execute(
+        select(CameraUptimeRow.site_id, CameraUptimeRow.camera_id)
+        .where(CameraUptimeRow.site_id.in_(sites))
+        .distinct()
+    ):
+        cameras[site].add(cam)
+    first: dict[str, datetime] = {
+        site: at
+        for site, at in s.execute(
+            select(CameraUptimeRow.site_id, func.min(CameraUptimeRow.start))
+            .where(CameraUptimeRow.site_id.in_(sites))
+            .group_by(CameraUptimeRow.site_id)
         )
-    )
-    first = s.scalar(
-        select(func.min(CameraUptimeRow.start)).where(CameraUptimeRow.site_id == site_id)
-    )
-    begin = max(start, first) if first is not None else start
-    return len(cameras) * max((end - begin).total_seconds(), 0.0) / 3600
+    }
+    out = {}
+    for site in sites:
+        begin = max(start, first[site]) if first.get(site) is not None else start
+        out[site] = len(cameras[site]) * max((end - begin).total_seconds(), 0.0) / 3600
+    return out
 
 
 def latest(s: Session, site_id: str) -> dict[str, dict[str, Any]]:

@@ -44,7 +44,8 @@ from siteguard.api.notices import notice_view
 from siteguard.api.proof import store_photos
 from siteguard.api.push import now_naive
 from siteguard.api.regulator_routes import alerts
-from siteguard.api.risk_signals import Period, project_risk
+from siteguard.api.risk import RiskSettings
+from siteguard.api.risk_signals import Period, portfolio_risk
 from siteguard.api.tables import (
     ApiKeyRow,
     ConsoleSessionRow,
@@ -634,11 +635,20 @@ def risk_page(request: Request) -> HTMLResponse:
     charts = {}
     with request.app.state.services.sessions() as s:
         rows = portfolio(s, who, period, settings)
-        for p in visible_projects(s, who):
-            cfg = settings.risk_for(p.risk_product)
-            points = [
-                (label, project_risk(s, p, Period.month(label), cfg)[0].factor)
-                for label in month_labels(now, 6)
-            ]
+        projects = visible_projects(s, who)
+        labels = month_labels(now, 6)
+
+        def cfg_of(p: ProjectRow) -> RiskSettings:
+            return settings.risk_for(p.risk_product)
+
+        months = [
+            portfolio_risk(
+                s, projects, Period.month(m), lambda p: settings.risk_for(p.risk_product)
+            )
+            for m in labels
+        ]
+        for p in projects:
+            cfg = cfg_of(p)
+            points = [(m, month[p.id][0].factor) for m, month in zip(labels, months, strict=True)]
             charts[p.site_id] = line_chart(points, "", lo=1 - cfg.band, hi=1 + cfg.band, height=120)
     return render(request, "risk.html", who, csrf, rows=rows, charts=charts, period=period.label)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from siteguard.api.auth import Caller, Principal, check_site, visible_projects
 from siteguard.api.deps import Db
 from siteguard.api.push import now_naive
-from siteguard.api.risk_signals import Period, project_risk, risk_json
+from siteguard.api.risk import RiskSettings
+from siteguard.api.risk_signals import Period, portfolio_risk, project_risk, risk_json
 from siteguard.api.settings import ApiSettings
 from siteguard.api.tables import ProjectRow
 
@@ -41,23 +42,29 @@ def trend(current: float, previous: float) -> str:
     return "rising" if delta > 0.005 else "falling" if delta < -0.005 else "steady"
 
 
-def assess_project(
-    s: Session, p: ProjectRow, period: Period, settings: ApiSettings
-) -> dict[str, Any]:
-    cfg = settings.risk_for(p.risk_product)
-    a, d = project_risk(s, p, period, cfg)
-    prev, _ = project_risk(s, p, period.previous(), cfg)
-    return dict(
-        risk_json(p, period, a, d, cfg),
-        previous_factor=prev.factor,
-        trend=trend(a.factor, prev.factor),
-    )
-
-
 def portfolio(
     s: Session, who: Principal, period: Period, settings: ApiSettings
 ) -> list[dict[str, Any]]:
-    rows = [assess_project(s, p, period, settings) for p in visible_projects(s, who)]
+    """Every visible project's risk this period, with its trend against the previous one,
+    riskiest first (all projects' records are loaded together: a few queries per period)."""
+    projects = visible_projects(s, who)
+
+    def cfg_of(p: ProjectRow) -> RiskSettings:
+        return settings.risk_for(p.risk_product)
+
+    now = portfolio_risk(s, projects, period, cfg_of)
+    before = portfolio_risk(s, projects, period.previous(), cfg_of)
+    rows = []
+    for p in projects:
+        a, d = now[p.id]
+        prev = before[p.id][0].factor
+        rows.append(
+            dict(
+                risk_json(p, period, a, d, cfg_of(p)),
+                previous_factor=prev,
+                trend=trend(a.factor, prev),
+            )
+        )
     return sorted(rows, key=lambda r: -r["factor"])
 
 

@@ -8,14 +8,15 @@ so a month's figures do not change when the month is over.
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from siteguard.api.camera_health import camera_hours, scheduled_camera_hours
+from siteguard.api.camera_health import camera_hours_by_site, scheduled_hours_by_site
 from siteguard.api.measures import CHINA
 from siteguard.api.risk import ProjectSignals, RiskAssessment, RiskSettings, assess
 from siteguard.api.tables import (
@@ -96,43 +97,95 @@ def closed_at(s: Session, notice_ids: list[int]) -> dict[int, datetime]:
     return out
 
 
-def notices_in_play(
-    s: Session, p: ProjectRow, period: Period
-) -> tuple[list[NoticeRow], dict[int, datetime]]:
-    """The project's notices that bear on a period, items and hazards loaded, and when each
-    closed: those issued before its end and not closed before its start (closed is final,
-    so an earlier closed notice can neither be overdue nor rejected in the period). Loading
-    only these keeps an assessment's cost flat as a project's history grows."""
+@dataclass
+class PeriodRecords:
+    """What one project's signals for a period are computed from."""
+
+    hazards: list[Any] = field(default_factory=list)  # first seen from start - 30 days
+    notices: list[NoticeRow] = field(default_factory=list)  # in play (see load_records)
+    closed: dict[int, datetime] = field(default_factory=dict)  # notice id -> closed at
+    rejected: int = 0  # rectifications rejected within the period
+    camera_hours: float = 0.0
+    scheduled_camera_hours: float = 0.0
+
+
+def load_records(
+    s: Session, projects: list[ProjectRow], period: Period
+) -> dict[int, PeriodRecords]:
+    """project id -> its records for a period, for many projects in a fixed number of
+    queries (a portfolio of hundreds costs what one project costs, times the rows).
+
+    Notices in play are those issued before the period's end and not closed before its
+    start: closed is final, so an earlier closed notice can neither be overdue nor rejected
+    in the period, and the cost stays flat as a project's history grows."""
+    start, end = period.start, period.end
+    out = {p.id: PeriodRecords() for p in projects}
+    if not projects:
+        return out
+    by_site = {p.site_id: out[p.id] for p in projects}
+    sites = list(by_site)
+    # plain rows of the columns the signals read: no ORM objects for thousands of hazards
+    for h in s.execute(
+        select(
+            HazardRow.site_id,
+            HazardRow.camera_id,
+            HazardRow.zone,
+            HazardRow.hazard_type,
+            HazardRow.level,
+            HazardRow.status,
+            HazardRow.first_seen,
+        )
+        .where(
+            HazardRow.site_id.in_(sites),
+            HazardRow.first_seen >= start - REPEAT_WINDOW,
+            HazardRow.first_seen < end,
+        )
+        .order_by(HazardRow.first_seen)
+    ):
+        by_site[h.site_id].hazards.append(h)
     closed_before = select(NoticeHistoryRow.notice_id).where(
-        NoticeHistoryRow.to_status == "closed", NoticeHistoryRow.at < period.start
+        NoticeHistoryRow.to_status == "closed", NoticeHistoryRow.at < start
     )
     notices = list(
         s.scalars(
             select(NoticeRow)
             .where(
-                NoticeRow.project_id == p.id,
-                NoticeRow.issued_at < period.end,
+                NoticeRow.project_id.in_(list(out)),
+                NoticeRow.issued_at < end,
                 NoticeRow.id.not_in(closed_before),
             )
             .options(selectinload(NoticeRow.items).selectinload(NoticeItemRow.hazard))
         )
     )
-    return notices, closed_at(s, [n.id for n in notices])
-
-
-def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
-    start, end = period.start, period.end
-    hazards = list(
-        s.scalars(
-            select(HazardRow)
-            .where(
-                HazardRow.site_id == p.site_id,
-                HazardRow.first_seen >= start - REPEAT_WINDOW,
-                HazardRow.first_seen < end,
-            )
-            .order_by(HazardRow.first_seen)
+    closed = closed_at(s, [n.id for n in notices])
+    project_of = {n.id: n.project_id for n in notices}
+    for n in notices:
+        rec = out[n.project_id]
+        rec.notices.append(n)
+        if n.id in closed:
+            rec.closed[n.id] = closed[n.id]
+    rejects = s.execute(
+        select(NoticeHistoryRow.notice_id, func.count())
+        .where(
+            NoticeHistoryRow.notice_id.in_(list(project_of) or [0]),
+            NoticeHistoryRow.action == "reject",
+            NoticeHistoryRow.at >= start,
+            NoticeHistoryRow.at < end,
         )
+        .group_by(NoticeHistoryRow.notice_id)
     )
+    for nid, n_rejects in rejects:
+        out[project_of[nid]].rejected += n_rejects
+    watched = camera_hours_by_site(s, sites, start, end)
+    scheduled = scheduled_hours_by_site(s, sites, start, end)
+    for site, rec in by_site.items():
+        rec.camera_hours, rec.scheduled_camera_hours = watched[site], scheduled[site]
+    return out
+
+
+def signals_of(rec: PeriodRecords, period: Period) -> SignalDetail:
+    start, end = period.start, period.end
+    hazards = rec.hazards
     real = [h for h in hazards if h.status != "dismissed"]
     in_period = [h for h in real if h.first_seen >= start]
     seen: dict[tuple[str, str, str], datetime] = {}
@@ -147,7 +200,7 @@ def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
     for h in in_period:
         by_type[h.hazard_type] = by_type.get(h.hazard_type, 0) + 1
 
-    notices, closed = notices_in_play(s, p, period)
+    notices, closed = rec.notices, rec.closed
     issued = [n for n in notices if n.issued_at >= start]
     on_time = 0
     days: list[float] = []
@@ -173,26 +226,16 @@ def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
                 continue
             overdue += 1
             unrectified_major += i.level == "major"
-    rejected = len(
-        s.scalars(
-            select(NoticeHistoryRow.id).where(
-                NoticeHistoryRow.notice_id.in_([n.id for n in notices] or [0]),
-                NoticeHistoryRow.action == "reject",
-                NoticeHistoryRow.at >= start,
-                NoticeHistoryRow.at < end,
-            )
-        ).all()
-    )
     signals = ProjectSignals(
-        camera_hours=camera_hours(s, p.site_id, start, end),
-        scheduled_camera_hours=scheduled_camera_hours(s, p.site_id, start, end),
+        camera_hours=rec.camera_hours,
+        scheduled_camera_hours=rec.scheduled_camera_hours,
         general_hazards=sum(h.level != "major" for h in in_period),
         major_hazards=sum(h.level == "major" for h in in_period),
         repeat_hazards=repeats,
         notices=len(issued),
         closed_on_time=on_time,
         unrectified_major=unrectified_major,
-        rejected_rectifications=rejected,
+        rejected_rectifications=rec.rejected,
     )
     return SignalDetail(
         signals=signals,
@@ -206,6 +249,10 @@ def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
     )
 
 
+def project_signals(s: Session, p: ProjectRow, period: Period) -> SignalDetail:
+    return signals_of(load_records(s, [p], period)[p.id], period)
+
+
 def band_of(factor: float) -> int:
     """The premium band in whole percent, in 5 % steps (what an underwriter would apply)."""
     return round((factor - 1) * 20) * 5
@@ -216,6 +263,21 @@ def project_risk(
 ) -> tuple[RiskAssessment, SignalDetail]:
     detail = project_signals(s, p, period)
     return assess(detail.signals, cfg), detail
+
+
+def portfolio_risk(
+    s: Session,
+    projects: list[ProjectRow],
+    period: Period,
+    cfg_of: Callable[[ProjectRow], RiskSettings],
+) -> dict[int, tuple[RiskAssessment, SignalDetail]]:
+    """project_risk for many projects at once (project id -> assessment, signals)."""
+    records = load_records(s, projects, period)
+    out = {}
+    for p in projects:
+        detail = signals_of(records[p.id], period)
+        out[p.id] = (assess(detail.signals, cfg_of(p)), detail)
+    return out
 
 
 def risk_json(

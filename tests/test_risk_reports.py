@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import api_client
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from siteguard.api.app import create_app
 from siteguard.api.bulletin import monthly_bulletin
@@ -332,3 +332,28 @@ def test_history_generate_from_the_command_line(tmp_path, capsys):
     assert main(["history", "generate", "--db", url, "--days", "8", "--projects", "2"]) == 0
     err = capsys.readouterr().err
     assert "2 projects (site-01: careful, site-02: typical)" in err and "notices" in err
+
+
+def test_a_portfolio_loaded_at_once_scores_as_each_project_alone(history):
+    """The insurer views load every project's records in one pass (load_records); each
+    project must come out exactly as when it is assessed on its own."""
+    from siteguard.api.risk_signals import Period, portfolio_risk, project_risk
+    from siteguard.api.tables import ProjectRow
+
+    app, _ = history
+    settings = app.state.services.settings
+    with app.state.services.sessions() as s:
+        projects = list(s.scalars(select(ProjectRow)))
+        assert len(projects) == 6
+        end = START + timedelta(days=61)
+        for period in (
+            Period.month(f"{START:%Y-%m}"),
+            Period.rolling(end),
+            Period.rolling(end).previous(),
+            Period.rolling(end - timedelta(days=20), days=7),
+        ):
+            together = portfolio_risk(s, projects, period, lambda p: settings.risk_for("default"))
+            for p in projects:
+                alone = project_risk(s, p, period, settings.risk_for("default"))
+                assert together[p.id] == alone, (p.site_id, period.label)
+        assert portfolio_risk(s, [], period, lambda p: settings.risk_for("default")) == {}
