@@ -35,6 +35,11 @@ def _utc(local: datetime) -> datetime:
     return local.replace(tzinfo=CHINA).astimezone(UTC).replace(tzinfo=None)
 
 
+def _local(utc: datetime) -> datetime:
+    """Naive UTC (how times are stored) -> China wall clock."""
+    return utc.replace(tzinfo=UTC).astimezone(CHINA)
+
+
 @dataclass(frozen=True)
 class Period:
     start: datetime
@@ -54,11 +59,9 @@ class Period:
 
     @classmethod
     def rolling(cls, end: datetime, days: int = 30) -> Period:
-        return cls(
-            end - timedelta(days=days),
-            end,
-            f"{end - timedelta(days=days):%Y-%m-%d}..{end:%Y-%m-%d}",
-        )
+        """The `days` before `end` (naive UTC), labelled with China dates like the months."""
+        start = end - timedelta(days=days)
+        return cls(start, end, f"{_local(start):%Y-%m-%d}..{_local(end):%Y-%m-%d}")
 
     def previous(self) -> Period:
         if len(self.label) == 7:  # a calendar month: the day before its first is in the last

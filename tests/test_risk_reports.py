@@ -306,6 +306,10 @@ def test_period_parsing():
     assert Period.month("2026-03").previous().label == "2026-02"
     with pytest.raises(ValueError, match="YYYY-MM"):
         Period.month("October")
+    # 23:00 UTC on 22 November is already 23 November on site
+    rolling = Period.rolling(datetime(2026, 11, 22, 23))
+    assert rolling.label == "2026-10-24..2026-11-23"
+    assert rolling.end - rolling.start == timedelta(days=30)
 
 
 def test_report_monthly_from_the_command_line(history, tmp_path, capsys):
