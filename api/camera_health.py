@@ -107,15 +107,11 @@ def _uptime(
         last.open = False
 
 
-def camera_hours(s: Session, site_id: str, start: datetime, end: datetime) -> float:
-    """Hours of camera coverage watched within [start, end), summed over cameras."""
-    return camera_hours_by_site(s, [site_id], start, end)[site_id]
-
-
 def camera_hours_by_site(
     s: Session, sites: list[str], start: datetime, end: datetime
 ) -> dict[str, float]:
-    """camera_hours for many sites in one query."""
+    """Per site: hours of camera coverage watched within [start, end), summed over its
+    cameras (one query for all the sites)."""
     out = dict.fromkeys(sites, 0.0)
     rows = s.execute(
         select(CameraUptimeRow.site_id, CameraUptimeRow.start, CameraUptimeRow.end).where(
@@ -129,16 +125,12 @@ def camera_hours_by_site(
     return out
 
 
-def scheduled_camera_hours(s: Session, site_id: str, start: datetime, end: datetime) -> float:
-    """Hours the site's cameras should have watched: every known camera, all the time, from
-    the site's first heartbeat (or the period start, if it began watching earlier)."""
-    return scheduled_hours_by_site(s, [site_id], start, end)[site_id]
-
-
 def scheduled_hours_by_site(
     s: Session, sites: list[str], start: datetime, end: datetime
 ) -> dict[str, float]:
-    """scheduled_camera_hours for many sites in a few queries."""
+    """Per site: hours its cameras should have watched within [start, end): every known
+    camera, all the time, from the site's first heartbeat (or the period start, if it began
+    watching earlier)."""
     cameras: dict[str, set[str]] = {site: set() for site in sites}
     for site, cam in s.execute(
         select(CameraRow.site_id, CameraRow.camera_id).where(CameraRow.site_id.in_(sites))

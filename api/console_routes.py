@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -38,7 +39,7 @@ from siteguard.api.console_text import LANGS, translator
 from siteguard.api.evidence_cache import clip_uri
 from siteguard.api.hazard_routes import load_hazard
 from siteguard.api.insurer_routes import INSURER_ROLES, month_labels, portfolio
-from siteguard.api.measures import CHINA, HAZARD_NAMES_ZH
+from siteguard.api.measures import CHINA, HAZARD_NAMES_ZH, china_text, china_time
 from siteguard.api.notice_routes import load_notice
 from siteguard.api.notices import notice_view
 from siteguard.api.proof import store_photos
@@ -130,12 +131,25 @@ def back(url: str, msg: str = "", err: str = "") -> RedirectResponse:
     return RedirectResponse(url + q, 303)
 
 
+def act(
+    request: Request,
+    url: str,
+    change: Callable[[Session], object],
+    done_url: str = "",
+    msg: str = "done",
+) -> RedirectResponse:
+    """A form's change in one transaction, then back to the page with the outcome: the
+    API's refusal (scope, workflow rule) shown as the error."""
+    try:
+        with request.app.state.services.sessions.begin() as s:
+            change(s)
+    except HTTPException as exc:
+        return back(url, err=str(exc.detail))
+    return back(done_url or url, msg=translator(_lang(request))(msg))
+
+
 def hazard_name(request: Request, hazard_type: str) -> str:
     return HAZARD_NAMES_ZH.get(hazard_type, hazard_type) if _lang(request) == "zh" else hazard_type
-
-
-def _local(t: datetime) -> str:
-    return t.replace(tzinfo=UTC).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 # ---------------------------------------------------------------- login
@@ -254,7 +268,7 @@ def timeline_svg(hazards: list[HazardRow], now: datetime, days: int = 7) -> Mark
     ]
     for d in range(days + 1):
         x = 40 + (width - 50) * d / days
-        label = (start + timedelta(days=d)).replace(tzinfo=UTC).astimezone(CHINA).strftime("%m-%d")
+        label = china_time(start + timedelta(days=d)).strftime("%m-%d")
         parts.append(
             f'<line x1="{x:.0f}" x2="{x:.0f}" y1="12" y2="{height}" stroke="#e5e7eb"/>'
             f'<text x="{x:.0f}" y="10" font-size="9" text-anchor="middle">{label}</text>'
@@ -300,7 +314,7 @@ def site_page(request: Request, site_id: str) -> HTMLResponse:
             status=h.status,
             camera_id=h.camera_id,
             zone=h.zone,
-            first_local=_local(h.first_seen),
+            first_local=china_text(h.first_seen),
         )
         for h in hazards
     ]
@@ -353,12 +367,13 @@ def zones_save(
         parsed = [Zone.model_validate(z) for z in json.loads(zones)]
     except (ValueError, ValidationError) as exc:
         return back(url, err=f"invalid zones: {str(exc)[:300]}")
-    try:
-        with request.app.state.services.sessions.begin() as s:
-            save_zones(s, who, site_id, camera_id, parsed)
-    except HTTPException as exc:
-        return back(url, err=str(exc.detail))
-    return back(f"/console/sites/{site_id}", msg=translator(_lang(request))("saved"))
+    return act(
+        request,
+        url,
+        lambda s: save_zones(s, who, site_id, camera_id, parsed),
+        done_url=f"/console/sites/{site_id}",
+        msg="saved",
+    )
 
 
 # ---------------------------------------------------------------- hazards
@@ -381,7 +396,7 @@ def hazard_page(request: Request, hazard_id: int) -> HTMLResponse:
                 seq=e.seq,
                 state=e.state,
                 level=e.level,
-                at=_local(e.frame_time),
+                at=china_text(e.frame_time),
             )
             for e in h.events
         ]
@@ -394,8 +409,8 @@ def hazard_page(request: Request, hazard_id: int) -> HTMLResponse:
         csrf,
         h=h,
         name=hazard_name(request, h.hazard_type),
-        first_local=_local(h.first_seen),
-        last_local=_local(h.last_seen),
+        first_local=china_text(h.first_seen),
+        last_local=china_text(h.last_seen),
         boxes=latest.get("boxes", []),
         events=events,
         clip=clip,
@@ -412,13 +427,11 @@ def hazard_dismiss(
     reason: Annotated[str, Form(max_length=2000)],
 ) -> Response:
     who = form_login(request, csrf)
-    url = f"/console/hazards/{hazard_id}"
-    try:
-        with request.app.state.services.sessions.begin() as s:
-            workflow.dismiss(s, load_hazard(s, who, hazard_id), who, reason)
-    except HTTPException as exc:
-        return back(url, err=str(exc.detail))
-    return back(url, msg=translator(_lang(request))("done"))
+    return act(
+        request,
+        f"/console/hazards/{hazard_id}",
+        lambda s: workflow.dismiss(s, load_hazard(s, who, hazard_id), who, reason),
+    )
 
 
 # ---------------------------------------------------------------- notices
@@ -467,8 +480,8 @@ def notices_page(
                     items=len(n.items),
                     major=levels.count("major"),
                     overdue=late,
-                    deadline=_local(min((i.deadline for i in n.items), default=n.issued_at)),
-                    issued=_local(n.issued_at),
+                    deadline=china_text(min((i.deadline for i in n.items), default=n.issued_at)),
+                    issued=china_text(n.issued_at),
                 )
             )
     return render(
@@ -499,7 +512,7 @@ def notice_page(request: Request, notice_id: int) -> HTMLResponse:
         statuses = {i.hazard_id: i.hazard.status for i in n.items}
         history = [
             dict(
-                at=_local(r.at),
+                at=china_text(r.at),
                 actor=r.actor,
                 role=r.role,
                 action=r.action,
@@ -559,12 +572,11 @@ def notice_action(
     url = f"/console/notices/{notice_id}"
     if action == "submit":
         return back(url, err="submit needs proof photos")
-    try:
-        with request.app.state.services.sessions.begin() as s:
-            workflow.apply(s, load_notice(s, notice_id, who), action, who, comment)
-    except HTTPException as exc:
-        return back(url, err=str(exc.detail))
-    return back(url, msg=translator(_lang(request))("done"))
+    return act(
+        request,
+        url,
+        lambda s: workflow.apply(s, load_notice(s, notice_id, who), action, who, comment),
+    )
 
 
 @router.get("/console/proof/proof/{number}/{name}")

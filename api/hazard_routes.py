@@ -96,13 +96,15 @@ def get_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
     )
 
 
-def _kept_evidence(
-    request: Request, hazard_id: int, uri: str | None, what: str, media_type: str, wait_s: float
-) -> Response:
+# what: (suffix of the kept copy, media type, seconds to wait for the edge box)
+EVIDENCE_KINDS = {"picture": (".jpg", "image/jpeg", 3.0), "clip": (".mp4", "video/mp4", 15.0)}
+
+
+def _kept_evidence(request: Request, hazard_id: int, uri: str | None, what: str) -> Response:
     """Evidence from the API's copy, fetched from the edge box the first time."""
     if not uri:
         raise HTTPException(404, detail=f"hazard {hazard_id} has no evidence {what}")
-    suffix = "." + uri.rsplit(".", 1)[-1]
+    suffix, media_type, wait_s = EVIDENCE_KINDS[what]
     data = cached_evidence(request.app.state.services.settings.data_dir, uri, suffix, wait_s)
     if data is None:
         raise HTTPException(
@@ -118,7 +120,7 @@ def _kept_evidence(
 )
 def hazard_evidence(hazard_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
     uri = load_hazard(db, who, hazard_id).evidence_uri
-    return _kept_evidence(request, hazard_id, uri, "picture", "image/jpeg", 3.0)
+    return _kept_evidence(request, hazard_id, uri, "picture")
 
 
 @router.get(
@@ -128,7 +130,7 @@ def hazard_evidence(hazard_id: RecordId, request: Request, db: Db, who: Caller) 
 )
 def hazard_clip(hazard_id: RecordId, request: Request, db: Db, who: Caller) -> Response:
     uri = clip_uri(load_hazard(db, who, hazard_id).evidence_uri)
-    return _kept_evidence(request, hazard_id, uri, "clip", "video/mp4", 15.0)
+    return _kept_evidence(request, hazard_id, uri, "clip")
 
 
 class DismissIn(BaseModel):

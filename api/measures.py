@@ -7,11 +7,21 @@ JGJ 130-2011); deadlines by level are configuration (`DeadlinePolicy`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field
 
 CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def china_time(stored: datetime) -> datetime:
+    """A stored time (naive UTC) as a China wall-clock time."""
+    return stored.replace(tzinfo=UTC).astimezone(CHINA)
+
+
+def china_text(stored: datetime) -> str:
+    """A stored time as people on site read it: '2026-11-23 07:00'."""
+    return china_time(stored).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)

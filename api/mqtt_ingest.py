@@ -110,6 +110,8 @@ class MqttIngest:
         if not left.wait(30):
             raise TimeoutError("the broker did not confirm leaving the shared group")
         while self.done != self.received:  # delivered before the group was left
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"messages still unstored after {timeout_s:.0f} s")
             time.sleep(0.1)
         props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 0

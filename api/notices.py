@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siteguard.api.ingest import utc_naive
-from siteguard.api.measures import CHINA, HAZARD_NAMES_ZH, LEVEL_ZH, MEASURES, DeadlinePolicy
+from siteguard.api.measures import (
+    CHINA,
+    HAZARD_NAMES_ZH,
+    LEVEL_ZH,
+    MEASURES,
+    DeadlinePolicy,
+    china_text,
+)
 from siteguard.api.tables import HazardRow, NoticeItemRow, NoticeRow, ProjectRow
 
 
@@ -75,10 +82,6 @@ def issue_notice(
     return notice
 
 
-def _local(t: datetime) -> str:
-    return t.replace(tzinfo=UTC).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-
-
 def notice_view(n: NoticeRow) -> dict[str, Any]:
     """Everything the JSON and the printed page show (问题清单, 责任人清单, 整改时限清单)."""
     p = n.project
@@ -88,7 +91,7 @@ def notice_view(n: NoticeRow) -> dict[str, Any]:
         "status": n.status,
         "issuer": n.issuer,
         "issued_at": n.issued_at.replace(tzinfo=UTC).isoformat(),
-        "issued_at_local": _local(n.issued_at),
+        "issued_at_local": china_text(n.issued_at),
         "project": {
             "site_id": p.site_id,
             "name": p.name,
@@ -112,13 +115,13 @@ def notice_view(n: NoticeRow) -> dict[str, Any]:
                 "level_zh": LEVEL_ZH[it.level],
                 "location": f"{it.hazard.camera_id}"
                 + (f" / {it.hazard.zone}" if it.hazard.zone else ""),
-                "found_at": _local(it.hazard.first_seen),
+                "found_at": china_text(it.hazard.first_seen),
                 "reason": it.hazard.reason,
                 "evidence_uri": it.hazard.evidence_uri,
                 "measure": it.measure,
                 "standards": it.standards,
                 "deadline": it.deadline.replace(tzinfo=UTC).isoformat(),
-                "deadline_local": _local(it.deadline),
+                "deadline_local": china_text(it.deadline),
                 "responsible": f"{p.contractor} {p.responsible_person}".strip(),
             }
             for i, it in enumerate(n.items)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from siteguard.api.camera_health import camera_hours_by_site, scheduled_hours_by_site
-from siteguard.api.measures import CHINA
+from siteguard.api.measures import CHINA, china_time
 from siteguard.api.risk import ProjectSignals, RiskAssessment, RiskSettings, assess
 from siteguard.api.tables import (
     HazardRow,
@@ -33,11 +33,6 @@ REPEAT_WINDOW = timedelta(days=30)
 def _utc(local: datetime) -> datetime:
     """A naive China-time wall clock -> naive UTC (how times are stored)."""
     return local.replace(tzinfo=CHINA).astimezone(UTC).replace(tzinfo=None)
-
-
-def _local(utc: datetime) -> datetime:
-    """Naive UTC (how times are stored) -> China wall clock."""
-    return utc.replace(tzinfo=UTC).astimezone(CHINA)
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,7 @@ class Period:
     def rolling(cls, end: datetime, days: int = 30) -> Period:
         """The `days` before `end` (naive UTC), labelled with China dates like the months."""
         start = end - timedelta(days=days)
-        return cls(start, end, f"{_local(start):%Y-%m-%d}..{_local(end):%Y-%m-%d}")
+        return cls(start, end, f"{china_time(start):%Y-%m-%d}..{china_time(end):%Y-%m-%d}")
 
     def previous(self) -> Period:
         if len(self.label) == 7:  # a calendar month: the day before its first is in the last

@@ -2,11 +2,13 @@
 # Install the Debian packages SiteGuard's services and tests use (only what is missing):
 # mosquitto (MQTT broker) and its clients; GStreamer's RTSP server with Debian's python3-gi
 # (tests and the demo stream a real clip over RTSP); ffmpeg; Chromium and ChromeDriver (the
-# web console's browser tests). Needs root or sudo.
+# web console's browser tests). Needs root or sudo. Packages named as arguments are installed
+# instead of these (scripts/docker-engine.sh uses that).
 set -euo pipefail
-pkgs=(mosquitto mosquitto-clients ffmpeg poppler-utils fonts-wqy-microhei postgresql python3-gi gir1.2-gst-rtsp-server-1.0
+default=(mosquitto mosquitto-clients ffmpeg poppler-utils fonts-wqy-microhei postgresql python3-gi gir1.2-gst-rtsp-server-1.0
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
       gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium chromium-driver)
+if [ $# -gt 0 ]; then pkgs=("$@"); else pkgs=("${default[@]}"); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -38,7 +38,7 @@ def feed(sessions, kind, state, minutes):
 
 def hours(sessions, start=T0, end=T0 + timedelta(days=1)):
     with sessions() as s:
-        return camera_health.camera_hours(s, "s1", start, end)
+        return camera_health.camera_hours_by_site(s, ["s1"], start, end)["s1"]
 
 
 def test_heartbeats_make_camera_hours_and_silence_does_not(sessions):
@@ -59,7 +59,8 @@ def test_heartbeats_make_camera_hours_and_silence_does_not(sessions):
     )
     with sessions() as s:
         latest = camera_health.latest(s, "s1")["cam-1"]
-        assert camera_health.scheduled_camera_hours(s, "s1", T0, T0 + timedelta(days=1)) == 24
+        day = T0 + timedelta(days=1)
+        assert camera_health.scheduled_hours_by_site(s, ["s1"], T0, day) == {"s1": 24}
     assert latest["state"] == "offline"
 
 

@@ -124,7 +124,7 @@ def images() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def stack(images: dict[str, str]) -> Iterator[Stack]:
+def stack(images: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Stack]:
     ports = (free_port(), free_port())
     env = {
         **images,
@@ -143,8 +143,8 @@ def stack(images: dict[str, str]) -> Iterator[Stack]:
         stack.admin_key = key.stdout.split()[0]
         yield stack
     finally:
-        logs = stack.run("logs", "--no-color", "--tail", "40", check=False).stdout
-        print(logs[-6000:])
+        if request.session.testsfailed:  # what the services said, for the failure
+            print(stack.run("logs", "--no-color", "--tail", "40", check=False).stdout[-6000:])
         stack.run("down", "-v", "--remove-orphans", timeout=300, check=False)
 
 
