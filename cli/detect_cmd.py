@@ -18,6 +18,7 @@ from siteguard.pipeline.evidence import annotate
 from siteguard.pipeline.model_card import ModelCardError
 from siteguard.pipeline.rules import RuleConfig, Violation, evaluate
 from siteguard.pipeline.sources import VideoFrame, count_frames, iter_frames
+from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP, with_tiles
 from siteguard.progress import Progress
 
 
@@ -59,6 +60,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=1,
         metavar="N",
         help="video: detect on every Nth frame (default 1)",
+    )
+    p.add_argument(
+        "--tiles",
+        type=int,
+        default=1,
+        choices=range(1, MAX_GRID + 1),
+        metavar="N",
+        help=TILES_HELP + " (default 1)",
     )
     p.add_argument("--no-blur", action="store_true", help="do not pixelate faces in written images")
     p.add_argument(
@@ -133,7 +142,9 @@ def run(
         print("error: --every must be >= 1", file=stderr)
         return 2
     try:
-        detector = OnnxDetector(resolve_model(args.model), provider=args.provider)
+        detector = with_tiles(
+            OnnxDetector(resolve_model(args.model), provider=args.provider), args.tiles
+        )
     except (ModelCardError, FileNotFoundError, RuntimeError) as exc:
         print(f"error: cannot load the model: {exc}", file=stderr)
         return 2

@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP
 from siteguard.progress import Progress
 
 
@@ -72,6 +73,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--split", default="test", choices=["train", "val", "test"])
     v.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
     v.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
+    v.add_argument(
+        "--tiles",
+        type=int,
+        default=1,
+        choices=range(1, MAX_GRID + 1),
+        metavar="N",
+        help=TILES_HELP + "; not with --write-card (the card's metrics are whole-frame)",
+    )
     v.add_argument(
         "--write-card",
         action="store_true",
@@ -189,9 +198,14 @@ def run_quantize(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from siteguard.models.evaluate import evaluate_model
 
+    if args.tiles > 1 and args.write_card:
+        print("error: --write-card records whole-frame metrics; leave out --tiles")
+        return 2
     n = len(list((args.data / "images" / args.split).glob("*.jpg")))
     progress = Progress(min(n, args.limit or n), "evaluate")
-    result = evaluate_model(args.model, args.data, args.split, args.limit, progress)
+    result = evaluate_model(
+        args.model, args.data, args.split, args.limit, progress, tiles=args.tiles
+    )
     progress.close()
     print(result.table())
     if args.json:

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP
 from siteguard.pipeline.zones import Zone
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class CameraConfig(BaseModel):
         None, description="Commissioned reference view (`siteguard commission`) for protected zones"
     )
     motion: MotionConfig = Field(default_factory=MotionConfig)
+    tiles: int = Field(1, ge=1, le=MAX_GRID, description=TILES_HELP.capitalize())
 
     @property
     def safe_url(self) -> str:

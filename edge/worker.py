@@ -38,6 +38,7 @@ from siteguard.pipeline.protection import (
 )
 from siteguard.pipeline.rules import evaluate
 from siteguard.pipeline.taxonomy import default_taxonomy
+from siteguard.pipeline.tiling import with_tiles
 from siteguard.pipeline.tracker import IouTracker
 from siteguard.pipeline.zones import Zone
 from siteguard.quiet_http import QuietHandler
@@ -57,6 +58,7 @@ class CameraRunner:
             worker.config.site_id, cfg.id, worker.detector.model, worker.config.lifecycle
         )
         self.motion = MotionGate(cfg.motion)
+        self.detector = with_tiles(worker.detector, cfg.tiles)
         self.protection = self._load_references(cfg, worker.config.protection)
         self._detects_protection = any(
             c in PROTECTION_CLASSES for c in worker.detector.card.classes
@@ -139,7 +141,7 @@ class CameraRunner:
         w = self.worker
         t0 = time.perf_counter()
         with w.detector_lock:
-            dets = w.detector.detect([frame.image])[0]
+            dets = self.detector.detect([frame.image])[0]
         ms = (time.perf_counter() - t0) * 1000
         self.inference_ms = ms if not self.detected else 0.9 * self.inference_ms + 0.1 * ms
         self.detected += 1

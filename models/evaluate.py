@@ -23,6 +23,7 @@ from siteguard.pipeline.detections import Detections, box_iou
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.rules import RuleConfig, evaluate
 from siteguard.pipeline.taxonomy import default_taxonomy
+from siteguard.pipeline.tiling import AnyDetector, with_tiles
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 SMALL_PX = 16  # a labelled box this small (side, in model-input pixels) counts as small
@@ -183,7 +184,7 @@ class Prediction(NamedTuple):
 
 
 def predict_split(
-    detector: OnnxDetector,
+    detector: AnyDetector,
     dataset: Path,
     split: str,
     limit: int | None = None,
@@ -222,13 +223,13 @@ def _image_level(nh: ImageLevel, pred: Detections, gt: Detections, conf: dict[in
     nh.tn += not has_head and not has_violation
 
 
-def operating_conf(detector: OnnxDetector) -> dict[int, float]:
+def operating_conf(detector: AnyDetector) -> dict[int, float]:
     tax = default_taxonomy()
     return {tax.id_of(c): detector.card.threshold_for(c) for c in detector.card.classes}
 
 
 def no_helmet_sweep(
-    detector: OnnxDetector,
+    detector: AnyDetector,
     predictions: list[Prediction],
     thresholds: np.ndarray | None = None,
 ) -> list[tuple[float, ImageLevel]]:
@@ -252,8 +253,9 @@ def evaluate_model(
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
     provider: str = "auto",
+    tiles: int = 1,
 ) -> EvalResult:
-    detector = OnnxDetector(model_path, provider=provider)  # type: ignore[arg-type]
+    detector = with_tiles(OnnxDetector(model_path, provider=provider), tiles)  # type: ignore[arg-type]
     predictions = predict_split(detector, dataset, split, limit, progress)
     tax = default_taxonomy()
     present = {int(c) for p in predictions for c in p.gt.class_id}
@@ -288,7 +290,8 @@ def evaluate_model(
 
     sources = sorted({s for s, _ in matches} - {"all"})
     return EvalResult(
-        model=f"{detector.card.name} {detector.card.version}",
+        model=f"{detector.card.name} {detector.card.version}"
+        + (f" with {tiles}x{tiles} tiles" if tiles > 1 else ""),
         split=split,
         images=len(predictions),
         classes=scores("all"),

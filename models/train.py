@@ -35,7 +35,7 @@ def train(
         patience=config.patience,
         cache=config.cache,
         project=str(project),
-        name=config.name,
+        name=config.run or config.name,
         exist_ok=True,
         plots=False,
         amp=True,
@@ -44,6 +44,11 @@ def train(
     )
     if config.time_hours:
         kwargs["time"] = config.time_hours
+    if config.optimizer != "auto":
+        kwargs["optimizer"] = config.optimizer
+    for key in ("lr0", "warmup_epochs"):
+        if getattr(config, key) is not None:
+            kwargs[key] = getattr(config, key)
     if config.freeze is not None:
         kwargs["freeze"] = config.freeze
     if device is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class TrainThresholds(BaseModel):
@@ -32,8 +32,25 @@ class TrainConfig(BaseModel):
     patience: int = Field(50, ge=0)
     cache: str | bool = False
     freeze: int | None = None
+    run: str | None = Field(
+        None,
+        description="Run folder name under the project (defaults to name); a second "
+        "stage that fine-tunes an earlier run's weights needs its own",
+    )
+    optimizer: str = Field("auto", description="ultralytics optimizer; 'auto' picks its own lr")
+    lr0: float | None = Field(None, gt=0, description="initial learning rate (not with 'auto')")
+    warmup_epochs: float | None = Field(None, ge=0)
     augment: dict[str, Any] = Field(default_factory=dict)
     thresholds: TrainThresholds = Field(default_factory=TrainThresholds)
+
+    @model_validator(mode="after")
+    def _lr_needs_optimizer(self) -> TrainConfig:
+        if self.lr0 is not None and self.optimizer == "auto":
+            raise ValueError(
+                "lr0 is ignored when optimizer is 'auto' (ultralytics picks its own): "
+                "name the optimizer, e.g. optimizer: AdamW"
+            )
+        return self
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:

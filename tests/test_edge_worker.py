@@ -379,3 +379,20 @@ def test_detector_mode_needs_a_model_with_protection_classes(tmp_path, clip, mod
     )
     with pytest.raises(ValueError, match="no guardrail/safety_net classes"):
         EdgeWorker(config)
+
+
+def test_a_far_field_camera_detects_on_tiles_and_the_others_on_the_whole_frame(
+    tmp_path, clip, model
+):
+    from siteguard.pipeline.tiling import TiledDetector
+
+    path = site_config(tmp_path, clip, model, 1883)
+    doc = yaml.safe_load(path.read_text())
+    far = dict(doc["cameras"][0], id="cam-far", tiles=2)
+    doc["cameras"].append(far)
+    path.write_text(yaml.safe_dump(doc))
+    worker = EdgeWorker(EdgeConfig.load(path))  # not started: no broker needed
+    near, far_runner = worker.cameras["cam-1"], worker.cameras["cam-far"]
+    assert near.detector is worker.detector  # one model in memory, shared
+    assert isinstance(far_runner.detector, TiledDetector)
+    assert far_runner.detector.detector is worker.detector and far_runner.detector.grid == 2
