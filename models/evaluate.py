@@ -57,15 +57,20 @@ class ImageLevel:
 
 @dataclass
 class ErrorRow:
-    """Labelled boxes of one class and size, matched at IoU >= 0.5 by a prediction of
-    score >= FOUND_SCORE: of the same class, only of another class, or none."""
+    """Labelled boxes of one class and size (over all sources, or of one source at any
+    size), against the predictions of score >= FOUND_SCORE: found (same class, IoU >= 0.5),
+    found only as another class (IoU >= 0.5), drawn differently (a same-class box covers
+    the labelled box's centre but overlaps it less: another labelling convention or loose
+    localisation, which AP50 counts as a miss), or missed."""
 
     name: str
-    size: str  # "small" (side < SMALL_PX at model input) or "larger"
+    size: str  # "small" (side < SMALL_PX at model input), "larger", or "any"
     gt: int = 0
     found: int = 0
     as_other: int = 0
     missed: int = 0
+    box_differs: int = 0
+    source: str = "all"
 
 
 @dataclass
@@ -104,11 +109,13 @@ class EvalResult:
                 f"(small: side < {SMALL_PX} px at model input):"
             )
             lines.append(
-                f"{'class':10} {'size':8} {'gt':>6} {'found':>6} {'other class':>12} {'missed':>7}"
+                f"{'class':10} {'source':26} {'size':8} {'gt':>6} {'found':>6} "
+                f"{'other class':>12} {'box differs':>12} {'missed':>7}"
             )
             for e in self.errors:
                 lines.append(
-                    f"{e.name:10} {e.size:8} {e.gt:>6} {e.found:>6} {e.as_other:>12} {e.missed:>7}"
+                    f"{e.name:10} {e.source:26} {e.size:8} {e.gt:>6} {e.found:>6} "
+                    f"{e.as_other:>12} {e.box_differs:>12} {e.missed:>7}"
                 )
         return "\n".join(lines)
 
@@ -302,31 +309,49 @@ def evaluate_model(
 
 
 def error_breakdown(predictions: list[Prediction], class_ids: list[int]) -> list[ErrorRow]:
-    """Where the misses are: each labelled box found by its class, found only under another
-    class (a confusion a crop classifier could fix), or missed (a detector problem), for
-    small and larger boxes."""
+    """Where the misses are (see `ErrorRow`): over all sources by size, then per source.
+    A confusion is what a crop classifier could fix, a box drawn differently is a labelling
+    question, a miss is a detector problem."""
     tax = default_taxonomy()
-    rows = {
-        (cid, size): ErrorRow(tax.name_of(cid), size)
-        for cid in class_ids
-        for size in ("small", "larger")
-    }
+    rows: dict[tuple[str, int, str], ErrorRow] = {}
+
+    def row(source: str, cid: int, size: str) -> ErrorRow:
+        return rows.setdefault((source, cid, size), ErrorRow(tax.name_of(cid), size, source=source))
+
     for p in predictions:
         pred = p.pred[p.pred.confidence >= FOUND_SCORE]
         for cid in class_ids:
             gt = p.gt[p.gt.class_id == cid]
             if not len(gt):
                 continue
-            iou = box_iou(gt.xyxy, pred.xyxy) >= 0.5 if len(pred) else np.zeros((len(gt), 0), bool)
+            iou = box_iou(gt.xyxy, pred.xyxy) if len(pred) else np.zeros((len(gt), 0))
             same = pred.class_id == cid
+            centre = (gt.xyxy[:, :2] + gt.xyxy[:, 2:]) / 2
+            covers = (
+                (pred.xyxy[None, :, :2] <= centre[:, None])
+                & (centre[:, None] <= pred.xyxy[None, :, 2:])
+            ).all(axis=2)
             wh = (gt.xyxy[:, 2:] - gt.xyxy[:, :2]) * p.scale
             for i, side in enumerate(np.sqrt(wh[:, 0] * wh[:, 1])):
-                row = rows[(cid, "small" if side < SMALL_PX else "larger")]
-                row.gt += 1
-                if (iou[i] & same).any():
-                    row.found += 1
-                elif iou[i].any():
-                    row.as_other += 1
+                if (iou[i][same] >= 0.5).any():
+                    outcome = "found"
+                elif (iou[i] >= 0.5).any():
+                    outcome = "as_other"
+                elif (covers[i] & same).any():
+                    outcome = "box_differs"
                 else:
-                    row.missed += 1
-    return [r for r in rows.values() if r.gt]
+                    outcome = "missed"
+                size = "small" if side < SMALL_PX else "larger"
+                for r in (row("all", cid, size), row(p.source, cid, "any")):
+                    r.gt += 1
+                    setattr(r, outcome, getattr(r, outcome) + 1)
+    order = {"small": 0, "larger": 1, "any": 2}
+    return sorted(
+        rows.values(),
+        key=lambda r: (
+            r.source != "all",
+            r.source,
+            class_ids.index(tax.id_of(r.name)),
+            order[r.size],
+        ),
+    )

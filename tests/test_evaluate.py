@@ -65,7 +65,7 @@ def test_evaluate_end_to_end_on_a_generated_split(tmp_path, dataset, capsys):
     assert r.no_helmet.tp == 4 and r.no_helmet.fp == 2 and r.no_helmet.fn == 0
     assert r.no_helmet.recall == 1.0 and r.no_helmet.precision == pytest.approx(4 / 6)
     assert set(r.per_source) == {"srcA", "srcB"}
-    [errors] = r.errors  # the 8 px heads of 64 px images are small; each one found
+    errors, src_a, src_b = r.errors  # the 8 px heads of 64 px images are small; all found
     assert (errors.name, errors.size, errors.gt, errors.found, errors.missed) == (
         "head",
         "small",
@@ -73,6 +73,7 @@ def test_evaluate_end_to_end_on_a_generated_split(tmp_path, dataset, capsys):
         4,
         0,
     )
+    assert (src_a.source, src_a.gt, src_b.source, src_b.gt) == ("srcA", 2, "srcB", 2)
     out = tmp_path / "r.json"
     assert (
         main(["evaluate", str(model), "--data", str(dataset), "--json", str(out), "--write-card"])
@@ -106,7 +107,7 @@ def test_calibrate_picks_the_lowest_precise_head_threshold_on_val(tmp_path, data
     assert card.training["head_threshold_calibration"]["split"] == "val"
 
 
-def test_the_error_breakdown_tells_confusions_from_misses_by_size():
+def test_the_error_breakdown_tells_confusions_boxes_drawn_differently_and_misses_by_size():
     from siteguard.models.evaluate import ErrorRow, Prediction, error_breakdown
     from siteguard.pipeline.detections import Detections
     from siteguard.pipeline.taxonomy import default_taxonomy
@@ -125,6 +126,7 @@ def test_the_error_breakdown_tells_confusions_from_misses_by_size():
             (0, 0, 10, 10, 1, head),  # found as a head
             (20, 0, 30, 10, 1, head),  # found only as a hardhat: a confusion
             (40, 0, 50, 10, 1, head),  # seen at 0.01 only: missed
+            (60, 0, 80, 20, 1, head),  # a head box over it, drawn larger: IoU 0.38
             (0, 40, 40, 80, 1, hat),  # found
         ]
     )
@@ -133,6 +135,7 @@ def test_the_error_breakdown_tells_confusions_from_misses_by_size():
             (0, 0, 10, 10, 0.9, head),
             (20, 0, 30, 10, 0.6, hat),
             (40, 0, 50, 10, 0.01, head),
+            (58, 2, 82, 40, 0.8, head),
             (1, 41, 40, 80, 0.7, hat),
         ]
     )
@@ -141,7 +144,10 @@ def test_the_error_breakdown_tells_confusions_from_misses_by_size():
     assert rows == [
         ErrorRow("hardhat", "larger", gt=1, found=1),
         ErrorRow("head", "small", gt=3, found=1, as_other=1, missed=1),
+        ErrorRow("head", "larger", gt=1, box_differs=1),
+        ErrorRow("hardhat", "any", gt=1, found=1, source="s"),
+        ErrorRow("head", "any", gt=4, found=1, as_other=1, missed=1, box_differs=1, source="s"),
     ]
     # shown twice as large at the model's input, the heads are no longer small
     rows = error_breakdown([Prediction("s", pred, gt, 2.0)], [head])
-    assert rows == [ErrorRow("head", "larger", gt=3, found=1, as_other=1, missed=1)]
+    assert rows[0] == ErrorRow("head", "larger", gt=4, found=1, as_other=1, missed=1, box_differs=1)
