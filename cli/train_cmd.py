@@ -61,6 +61,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("model", type=Path)
     q.add_argument("--calib", type=Path, required=True, help="folder of calibration images")
     q.add_argument("--count", type=int, default=100, help="calibration images to use (default 100)")
+    q.add_argument(
+        "--float-stem",
+        type=int,
+        default=3,
+        metavar="N",
+        help="keep the first N modules (the full-resolution stem) in float; 0 quantises them "
+        "too (default 3: measured to keep accuracy, docs/models.md)",
+    )
     q.set_defaults(func=run_quantize)
 
     v = sub.add_parser(
@@ -190,7 +198,10 @@ def run_quantize(args: argparse.Namespace) -> int:
     if not images:
         print(f"error: no calibration images in {args.calib}")
         return 2
-    out = quantize_int8(args.model, images)
+    if getattr(args, "float_stem", 3) < 0:
+        print("error: --float-stem must be >= 0")
+        return 2
+    out = quantize_int8(args.model, images, float_stem=getattr(args, "float_stem", 3))
     print(f"wrote {out} (calibrated on {len(images)} images)")
     return 0
 
