@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from siteguard.models.quantize import FLOAT_STEM_BLOCKS
 from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP
 from siteguard.progress import Progress
 
@@ -64,10 +65,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument(
         "--float-stem",
         type=int,
-        default=3,
+        default=FLOAT_STEM_BLOCKS,
         metavar="N",
-        help="keep the first N modules (the full-resolution stem) in float; 0 quantises them "
-        "too (default 3: measured to keep accuracy, docs/models.md)",
+        help="keep the first N modules (the full-resolution stem) in float; 0 quantises "
+        f"everything (default {FLOAT_STEM_BLOCKS}: measured to keep accuracy, docs/models.md)",
     )
     q.set_defaults(func=run_quantize)
 
@@ -198,10 +199,12 @@ def run_quantize(args: argparse.Namespace) -> int:
     if not images:
         print(f"error: no calibration images in {args.calib}")
         return 2
-    if getattr(args, "float_stem", 3) < 0:
+    if getattr(args, "float_stem", FLOAT_STEM_BLOCKS) < 0:
         print("error: --float-stem must be >= 0")
         return 2
-    out = quantize_int8(args.model, images, float_stem=getattr(args, "float_stem", 3))
+    out = quantize_int8(
+        args.model, images, float_stem=getattr(args, "float_stem", FLOAT_STEM_BLOCKS)
+    )
     print(f"wrote {out} (calibrated on {len(images)} images)")
     return 0
 
