@@ -122,9 +122,16 @@ def quantize_int8(
             "precision": "int8",
             "metrics": {},
             "notes": f"Static INT8 (QDQ, per-channel) of {onnx_path.name}, calibrated on "
-            f"{len(calibration_images)} images; the first {float_stem} modules and the "
-            "detection head's outputs stay in float.",
+            f"{len(calibration_images)} images; {_float_part(float_stem)} stay in float.",
         }
     )
     write_card(q, out_path)
     return out_path
+
+
+def _float_part(float_stem: int) -> str:
+    head = "the detection head's outputs"
+    if float_stem <= 0:
+        return head
+    stem = "model.0" if float_stem == 1 else f"model.0 to model.{float_stem - 1}"
+    return f"the stem ({stem}) and {head}"
