@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,8 @@ from pydantic import SecretStr
 from siteguard.defaults import sample_video_path
 from siteguard.demo_api import DemoApi
 from siteguard.ports import free_port, wait_port
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 REPO_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -212,8 +215,17 @@ def run(args: argparse.Namespace) -> int:
             "  Ctrl-C to stop",
             flush=True,
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait(args.duration)
+        # `kill`, `timeout`, systemd (SIGTERM) and a closed terminal (SIGHUP) stop the demo
+        # like Ctrl-C does: the broker and the RTSP server run in sessions of their own, so
+        # only this process can take them down
+        ended = threading.Event()
+        before = {s: signal.signal(s, lambda *_: ended.set()) for s in STOP_SIGNALS}
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                ended.wait(args.duration)
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
         print("stopping...", flush=True)
         worker.stop()
         time.sleep(0.5)

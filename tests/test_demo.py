@@ -31,12 +31,16 @@ def test_demo_prints_camera_status_and_hazard_events(tmp_path, capsys, rtsp):
     assert "/console/" in out and "contractor" in out and "console: http://127.0.0.1:" in out
 
 
-def test_ctrl_c_in_the_terminal_stops_the_edge_before_the_broker(tmp_path):
-    """A terminal's Ctrl-C reaches the whole foreground process group. The broker and the
-    RTSP server run in their own sessions, so the demo stops the edge first (its last
-    messages delivered, its outbox empty) and then them."""
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_or_kill_stops_the_edge_before_the_broker_and_leaves_nothing_running(tmp_path, how):
+    """A terminal's Ctrl-C reaches the whole foreground process group; `kill`, `timeout`
+    or systemd send SIGTERM to the demo alone. The broker and the RTSP server run in their
+    own sessions, so either way the demo stops the edge first (its last messages delivered,
+    its outbox empty) and then them: nothing is left listening."""
     import os
+    import re
     import signal
+    import socket
     import sqlite3
     import subprocess
     import sys
@@ -58,9 +62,17 @@ def test_ctrl_c_in_the_terminal_stops_the_edge_before_the_broker(tmp_path):
     deadline = time.monotonic() + 90
     while "EVENT start" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGINT)
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(60) == 0
     text = log.read_text()
+    ports = [int(p) for p in re.findall(r"(?:mqtt|rtsp)://127\.0\.0\.1:(\d+)", text)]
+    assert len(set(ports)) == 2  # the broker and the RTSP server
+    for port in set(ports):
+        with pytest.raises(ConnectionRefusedError), socket.socket() as sock:
+            sock.connect(("127.0.0.1", port))
     assert "EVENT start" in text and "done:" in text
     assert "connection lost" not in text, text[-2000:]
     with sqlite3.connect(tmp_path / "demo" / "outbox.db") as db:
