@@ -653,12 +653,7 @@ def risk_page(request: Request) -> HTMLResponse:
         def cfg_of(p: ProjectRow) -> RiskSettings:
             return settings.risk_for(p.risk_product)
 
-        months = [
-            portfolio_risk(
-                s, projects, Period.month(m), lambda p: settings.risk_for(p.risk_product)
-            )
-            for m in labels
-        ]
+        months = [portfolio_risk(s, projects, Period.month(m), cfg_of) for m in labels]
         for p in projects:
             cfg = cfg_of(p)
             points = [(m, month[p.id][0].factor) for m, month in zip(labels, months, strict=True)]

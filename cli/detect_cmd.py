@@ -61,14 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="video: detect on every Nth frame (default 1)",
     )
-    p.add_argument(
-        "--tiles",
-        type=int,
-        default=1,
-        choices=range(1, MAX_GRID + 1),
-        metavar="N",
-        help=TILES_HELP + " (default 1)",
-    )
+    add_tiles_argument(p, " (default 1)")
     p.add_argument("--no-blur", action="store_true", help="do not pixelate faces in written images")
     p.add_argument(
         "--provider",
@@ -77,6 +70,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="onnxruntime provider (default: CUDA when present, else CPU)",
     )
     p.set_defaults(func=run)
+
+
+def add_tiles_argument(p: argparse.ArgumentParser, note: str) -> None:
+    """`--tiles N` as `detect` and `evaluate` take it."""
+    p.add_argument(
+        "--tiles",
+        type=int,
+        default=1,
+        choices=range(1, MAX_GRID + 1),
+        metavar="N",
+        help=TILES_HELP + note,
+    )
 
 
 def frame_record(

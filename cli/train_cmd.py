@@ -10,8 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from siteguard.detect_cmd import add_tiles_argument
 from siteguard.models.quantize import FLOAT_STEM_BLOCKS
-from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP
 from siteguard.progress import Progress
 
 
@@ -82,14 +82,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.add_argument("--split", default="test", choices=["train", "val", "test"])
     v.add_argument("--limit", type=int, default=None, help="evaluate on at most this many images")
     v.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
-    v.add_argument(
-        "--tiles",
-        type=int,
-        default=1,
-        choices=range(1, MAX_GRID + 1),
-        metavar="N",
-        help=TILES_HELP + "; not with --write-card (the card's metrics are whole-frame)",
-    )
+    add_tiles_argument(v, "; not with --write-card (the card's metrics are whole-frame)")
     v.add_argument(
         "--write-card",
         action="store_true",
@@ -184,7 +177,7 @@ def run_export(args: argparse.Namespace) -> int:
         if not args.calib:
             print("error: --int8 needs --calib FOLDER")
             return 2
-        args.model, args.count = onnx_path, 100
+        args.model, args.count, args.float_stem = onnx_path, 100, FLOAT_STEM_BLOCKS
         return run_quantize(args)
     return 0
 
@@ -199,12 +192,10 @@ def run_quantize(args: argparse.Namespace) -> int:
     if not images:
         print(f"error: no calibration images in {args.calib}")
         return 2
-    if getattr(args, "float_stem", FLOAT_STEM_BLOCKS) < 0:
+    if args.float_stem < 0:
         print("error: --float-stem must be >= 0")
         return 2
-    out = quantize_int8(
-        args.model, images, float_stem=getattr(args, "float_stem", FLOAT_STEM_BLOCKS)
-    )
+    out = quantize_int8(args.model, images, float_stem=args.float_stem)
     print(f"wrote {out} (calibrated on {len(images)} images)")
     return 0
 

@@ -19,7 +19,8 @@ import numpy.typing as npt
 
 from siteguard.pipeline.decode import nms
 from siteguard.pipeline.detections import Detections
-from siteguard.pipeline.detector import OnnxDetector
+from siteguard.pipeline.detector import ModelRef, OnnxDetector
+from siteguard.pipeline.model_card import ModelCard
 
 CUT_MARGIN_PX = 2.0  # a tile box within this many pixels of an inner cut is cut off
 MAX_GRID = 4
@@ -53,7 +54,14 @@ class TiledDetector:
     def __init__(self, detector: OnnxDetector, grid: int = 2, overlap: float = 0.25) -> None:
         tile_windows(64, 64, grid, overlap)  # validate now, not on the first frame
         self.detector, self.grid, self.overlap = detector, grid, overlap
-        self.card, self.model = detector.card, detector.model
+
+    @property
+    def card(self) -> ModelCard:
+        return self.detector.card
+
+    @property
+    def model(self) -> ModelRef:
+        return self.detector.model
 
     @property
     def input_size(self) -> tuple[int, int]:

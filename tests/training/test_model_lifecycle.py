@@ -146,6 +146,13 @@ def test_train_export_quantize_evaluate_detect(tmp_path, capsys):
     )
     q_card, _ = load_card(out / "tiny-ppe-int8.onnx")
     assert q_card.precision == "int8" and q_card.sha256 != card.sha256
+    assert "the stem (model.0)" in q_card.notes  # the first convolution stays float
+
+    # export --int8 in one step: the same INT8 recipe as `quantize`
+    both = tmp_path / "both"
+    args = ["export", str(weights), "--config", str(config), "--out", str(both)]
+    assert main([*args, "--int8", "--calib", str(data / "images" / "val")]) == 0
+    assert "the stem (model.0)" in load_card(both / "tiny-ppe-int8.onnx")[0].notes
 
     for model in (onnx_path, out / "tiny-ppe-int8.onnx"):
         det = OnnxDetector(model)
