@@ -1,65 +1,49 @@
-"""The API service: `create_app(settings)` builds everything; nothing at import time."""
+"""The API service: `create_app(settings)` builds everything; nothing at import time.
+
+Domain errors (`api.errors`) become HTTP here, in one place: ``{"error": ...}`` for
+programs, an error page for people in the console.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
 
-from siteguard.api.camera_routes import router as camera_router
-from siteguard.api.console_routes import install as install_console
-from siteguard.api.console_routes import render as render_page
-from siteguard.api.db import create_schema, make_engine, make_sessions
-from siteguard.api.deps import Db
-from siteguard.api.escalation import escalate_overdue
-from siteguard.api.hazard_routes import router as hazard_router
-from siteguard.api.ingest import Ingestor
-from siteguard.api.insurer_routes import router as insurer_router
-from siteguard.api.mqtt_ingest import MqttIngest
-from siteguard.api.notice_routes import router as notice_router
-from siteguard.api.push import Pusher
-from siteguard.api.regulator_routes import router as regulator_router
-from siteguard.api.risk_bands import check_bands
+from siteguard.api.bulletin.routes import router as regulator_router
+from siteguard.api.console.deps import LoginRequired, render
+from siteguard.api.console.routes import router as console_router
+from siteguard.api.deps import Db, ServicesDep
+from siteguard.api.errors import DomainError
+from siteguard.api.hazards.routes import router as hazard_router
+from siteguard.api.intake.routes import router as intake_router
+from siteguard.api.notices.routes import router as notice_router
+from siteguard.api.risk.routes import router as insurer_router
+from siteguard.api.services import Services
 from siteguard.api.settings import ApiSettings
-from siteguard.api.tables import HazardRow
+from siteguard.api.sites.routes import router as sites_router
+from siteguard.api.statuses import HazardStatus
+from siteguard.api.store.tables import HazardRow
 
 
-class Services:
-    """Everything one API process owns (engine, sessions, ingest, MQTT consumer, pusher)."""
+class HealthOut(BaseModel):
+    database: bool
+    mqtt_connected: bool
+    ingest: dict[str, int]
 
-    def __init__(self, settings: ApiSettings, replica: str = "0") -> None:
-        self.settings = settings
-        self.engine = make_engine(settings.database_url)
-        create_schema(self.engine)
-        self.sessions: sessionmaker[Session] = make_sessions(self.engine)
-        self.ingestor = Ingestor(
-            self.sessions, settings.hazard_window_s, settings.max_payload_bytes
-        )
-        self.mqtt = (
-            MqttIngest(settings.mqtt, self.ingestor, replica) if settings.mqtt.enabled else None
-        )
-        self.pusher = Pusher(
-            self.sessions,
-            settings.push,
-            name=f"api-{replica}",
-            periodic=self.escalate,
-        )
 
-        self._last_risk_check = 0.0
-
-    def escalate(self) -> None:
-        """The pusher's periodic job: overdue escalations, and premium bands now and then."""
-        escalate_overdue(self.sessions)
-        if time.monotonic() - self._last_risk_check >= self.settings.risk_check_s:
-            self._last_risk_check = time.monotonic()
-            check_bands(self.sessions, self.settings)
+def _error(request: Request, status: int, detail: Any) -> Response:
+    if request.url.path.startswith("/console/"):  # people, not programs: a page
+        page: Response = render(request, "error.html", status=status, code=status, detail=detail)
+        return page
+    return JSONResponse(status_code=status, content={"error": str(detail)})
 
 
 def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
@@ -67,14 +51,9 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if services.mqtt:
-            services.mqtt.start()
-        services.pusher.start()
+        services.start()
         yield
-        services.pusher.stop()
-        if services.mqtt:
-            services.mqtt.stop()
-        services.engine.dispose()
+        services.stop()
 
     app = FastAPI(
         title="SiteGuard API",
@@ -84,12 +63,16 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         "Every /api/v1 call needs `Authorization: Bearer <key>` (`siteguard api-key add`).",
     )
     app.state.services = services
-    app.include_router(hazard_router)
-    app.include_router(camera_router)
-    app.include_router(notice_router)
-    app.include_router(insurer_router)
-    app.include_router(regulator_router)
-    install_console(app)
+    for router in (
+        intake_router,
+        hazard_router,
+        sites_router,
+        notice_router,
+        insurer_router,
+        regulator_router,
+        console_router,
+    ):
+        app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
@@ -102,25 +85,38 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
             status_code=422, content={"error": "invalid request", "details": errors}
         )
 
+    @app.exception_handler(DomainError)
+    async def _domain_error(r: Request, exc: DomainError) -> Response:
+        return _error(r, exc.status, exc.detail)
+
     @app.exception_handler(HTTPException)
     async def _http_error(r: Request, exc: HTTPException) -> Response:
-        if r.url.path.startswith("/console/"):  # people, not programs: a page
-            page: Response = render_page(
-                r, "error.html", status=exc.status_code, code=exc.status_code, detail=exc.detail
-            )
-            return page
-        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)})
+        return _error(r, exc.status_code, exc.detail)
 
-    @app.get("/healthz", summary="Liveness: database reachable, MQTT consumer connected")
-    def health(db: Db) -> dict[str, Any]:
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
+
+    @app.get(
+        "/healthz",
+        summary="Liveness: database reachable, MQTT consumer connected",
+        response_model=HealthOut,
+        tags=["operations"],
+    )
+    def health(db: Db, services: ServicesDep) -> dict[str, Any]:
         return {
             "database": db.execute(text("SELECT 1")).scalar() == 1,
             "mqtt_connected": bool(services.mqtt and services.mqtt.connected.is_set()),
             "ingest": dict(services.ingestor.counts),
         }
 
-    @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
-    def metrics(db: Db) -> str:
+    @app.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        summary="Prometheus metrics",
+        tags=["operations"],
+    )
+    def metrics(db: Db, services: ServicesDep) -> str:
         c = services.ingestor.counts
         lines = ["# TYPE siteguard_ingest_total counter"]
         lines += [
@@ -130,7 +126,7 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         # dismissed false alarms, by hazard type: the model's feedback from the inspectors
         false_alarms = db.execute(
             select(HazardRow.hazard_type, func.count())
-            .where(HazardRow.status == "dismissed")
+            .where(HazardRow.status == HazardStatus.DISMISSED)
             .group_by(HazardRow.hazard_type)
         ).all()
         lines.append("# TYPE siteguard_false_alarms_total counter")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from siteguard.api.measures import DeadlinePolicy
-from siteguard.api.push import PushSettings
-from siteguard.api.risk import RiskSettings
+from siteguard.api.notices.measures import DeadlinePolicy
+from siteguard.api.platform.push import PushSettings
+from siteguard.api.risk.model import RiskSettings
 
 
 class MqttIngestSettings(BaseModel):

@@ -27,12 +27,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from services import Mosquitto, Postgres  # noqa: E402
+from siteguard.api.store.db import create_schema, make_engine
+from siteguard.demo.ports import free_port, wait_port
+from siteguard.demo.services import Mosquitto, Postgres
 
-from siteguard.api.db import create_schema, make_engine  # noqa: E402
-from siteguard.ports import free_port, wait_port  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 GOLDEN = json.loads((ROOT / "tests" / "golden" / "hazard_event_v1_start.json").read_text())
 

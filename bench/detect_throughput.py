@@ -21,7 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from siteguard.defaults import default_model_path, sample_video_path
+from siteguard.demo.sample import sample_video_path
+from siteguard.models.registry import default_model_path
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.letterbox import preprocess
 

@@ -15,18 +15,15 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from services import Collector, Mosquitto
-
-from siteguard.defaults import sample_video_path
+from siteguard.contract.events import HazardEvent
+from siteguard.demo.sample import sample_video_path
+from siteguard.demo.services import Collector, Mosquitto
 from siteguard.edge.config import EdgeConfig
 from siteguard.edge.worker import EdgeWorker
-from siteguard.pipeline.events import HazardEvent
 
 
 def rss_mb() -> float:

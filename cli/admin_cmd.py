@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _sessions(url: str):  # type: ignore[no-untyped-def]
-    from siteguard.api.db import create_schema, make_engine, make_sessions
+    from siteguard.api.store.db import create_schema, make_engine, make_sessions
 
     engine = make_engine(url)
     create_schema(engine)
@@ -68,7 +68,7 @@ def _sessions(url: str):  # type: ignore[no-untyped-def]
 
 
 def run_key_add(args: argparse.Namespace) -> int:
-    from siteguard.api.auth import create_key
+    from siteguard.api.access.keys import create_key
 
     sessions = _sessions(args.db)
     with sessions.begin() as s:
@@ -88,7 +88,7 @@ def run_key_add(args: argparse.Namespace) -> int:
 
 
 def run_site_import(args: argparse.Namespace) -> int:
-    from siteguard.api.camera_routes import CameraIn, save_camera
+    from siteguard.api.sites.cameras import CameraIn, save_camera
     from siteguard.edge.config import ConfigError, EdgeConfig
 
     try:
@@ -109,7 +109,7 @@ def run_site_import(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from siteguard.api.archive import export_archive
+    from siteguard.api.records.archive import export_archive
 
     until = datetime.fromisoformat(args.until) if args.until else None
     with _sessions(args.db)() as s:
@@ -123,7 +123,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from siteguard.api.audit import verify
+    from siteguard.api.records.audit import verify
 
     with _sessions(args.db)() as s:
         result = verify(s, args.anchor)

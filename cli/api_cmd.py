@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def retire(settings: ApiSettings, replica: str) -> int:
-    from siteguard.api.app import Services
+    from siteguard.api.services import Services
 
     if not settings.mqtt.enabled:
         print("siteguard api --retire: MQTT ingest is disabled; nothing to retire")
@@ -107,7 +107,7 @@ def register_receiver(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run_receiver(args: argparse.Namespace) -> int:
     import threading
 
-    from siteguard.api.platform_receiver import PlatformReceiver
+    from siteguard.demo.platform_receiver import PlatformReceiver
 
     rx = PlatformReceiver(args.secret, args.store, args.host, args.port).start()
     print(f"platform receiver at {rx.url}; messages -> {args.store}; Ctrl-C to stop", flush=True)

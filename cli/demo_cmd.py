@@ -23,9 +23,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from siteguard.defaults import sample_video_path
-from siteguard.demo_api import DemoApi
-from siteguard.ports import free_port, wait_port
+from siteguard.demo.api import DemoApi
+from siteguard.demo.ports import free_port, wait_port
+from siteguard.demo.sample import sample_video_path
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -116,7 +116,7 @@ def print_events(port: int, stop: threading.Event) -> None:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from siteguard.pipeline.events import HazardEvent
+    from siteguard.contract.events import HazardEvent
 
     def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
         kind = msg.topic.rsplit("/", 1)[-1]

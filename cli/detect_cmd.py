@@ -11,7 +11,7 @@ from typing import TextIO
 
 import cv2
 
-from siteguard.defaults import resolve_model
+from siteguard.models.registry import resolve_model
 from siteguard.pipeline.detections import Detections
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.evidence import annotate

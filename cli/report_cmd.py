@@ -49,9 +49,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_monthly(args: argparse.Namespace) -> int:
-    from siteguard.api.bulletin import monthly_bulletin
-    from siteguard.api.bulletin_render import bulletin_html, bulletin_pdf
-    from siteguard.api.risk_signals import Period
+    from siteguard.api.bulletin.render import bulletin_html, bulletin_pdf
+    from siteguard.api.bulletin.report import monthly_bulletin
+    from siteguard.api.risk.signals import Period
     from siteguard.api.settings import ApiSettings
 
     try:
@@ -90,7 +90,7 @@ def run_monthly(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from siteguard.api.sample_history import generate
+    from siteguard.demo.history import generate
 
     start = datetime.strptime(args.start, "%Y-%m-%d")
     print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from siteguard.pipeline.events import event_json_schema_text
+from siteguard.contract.events import event_json_schema_text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

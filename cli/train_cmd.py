@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from siteguard.detect_cmd import add_tiles_argument
-from siteguard.models.quantize import FLOAT_STEM_BLOCKS
+from siteguard.models.training.quantize import FLOAT_STEM_BLOCKS
 from siteguard.progress import Progress
 
 
@@ -20,7 +20,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "train", help="train a detector from a config file (needs the training extras)"
     )
     t.add_argument(
-        "--config", type=Path, required=True, help="training config yaml (see models/configs/)"
+        "--config",
+        type=Path,
+        required=True,
+        help="training config yaml (see models/training/configs/)",
     )
     t.add_argument(
         "--data", type=Path, required=True, help="data.yaml written by `siteguard dataset build`"
@@ -136,8 +139,8 @@ def _training_extras_missing() -> bool:
 def run_train(args: argparse.Namespace) -> int:
     if _training_extras_missing():
         return 2
-    from siteguard.models.train import train
-    from siteguard.models.train_config import TrainConfig
+    from siteguard.models.training.train import train
+    from siteguard.models.training.train_config import TrainConfig
 
     config = TrainConfig.load(args.config)
     if args.epochs:
@@ -152,8 +155,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     if _training_extras_missing():
         return 2
-    from siteguard.models.export import export_onnx
-    from siteguard.models.train_config import TrainConfig
+    from siteguard.models.training.export import export_onnx
+    from siteguard.models.training.train_config import TrainConfig
     from siteguard.pipeline.model_card import Thresholds
 
     config = TrainConfig.load(args.config)
@@ -183,7 +186,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_quantize(args: argparse.Namespace) -> int:
-    from siteguard.models.quantize import quantize_int8
+    from siteguard.models.training.quantize import quantize_int8
     from siteguard.pipeline.sources import IMAGE_SUFFIXES
 
     images = sorted(p for p in args.calib.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[
@@ -201,7 +204,7 @@ def run_quantize(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from siteguard.models.evaluate import evaluate_model
+    from siteguard.models.training.evaluate import evaluate_model
 
     if args.tiles > 1 and args.write_card:
         print("error: --write-card records whole-frame metrics; leave out --tiles")
@@ -217,7 +220,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(result.to_json(), indent=2))
         print(f"wrote {args.json}")
     if args.write_card:
-        from siteguard.models.export import write_card
+        from siteguard.models.training.export import write_card
         from siteguard.pipeline.model_card import load_card
 
         card, onnx_path = load_card(args.model)
@@ -228,8 +231,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from siteguard.models.evaluate import no_helmet_sweep, predict_split
-    from siteguard.models.export import write_card
+    from siteguard.models.training.evaluate import no_helmet_sweep, predict_split
+    from siteguard.models.training.export import write_card
     from siteguard.pipeline.detector import OnnxDetector
 
     detector = OnnxDetector(args.model)
@@ -274,7 +277,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 def run_pseudo(args: argparse.Namespace) -> int:
     if _training_extras_missing():
         return 2
-    from siteguard.models.pseudo_label import pseudo_label_persons
+    from siteguard.models.training.pseudo_label import pseudo_label_persons
     from siteguard.pipeline.sources import IMAGE_SUFFIXES
 
     images = sorted(

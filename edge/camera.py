@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import cv2
@@ -25,8 +24,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from siteguard.contract.camera import CameraState
+from siteguard.contract.zones import Zone
 from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP
-from siteguard.pipeline.zones import Zone
 
 log = logging.getLogger(__name__)
 # FFmpeg options for every capture this process opens: RTSP over TCP, 5 s socket timeout.
@@ -69,12 +69,6 @@ class CameraConfig(BaseModel):
 
 
 STEADY_SESSION_S = 6.0  # a stream that ran this long and ended is reopened without an offline
-
-
-class CameraState(StrEnum):
-    CONNECTING = "connecting"
-    ONLINE = "online"
-    OFFLINE = "offline"
 
 
 @dataclass(frozen=True)

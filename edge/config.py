@@ -8,13 +8,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from siteguard.contract.hazards import CATALOGUE, HazardLevel, HazardType
 from siteguard.edge.camera import CameraConfig
 from siteguard.edge.evidence_store import EvidenceConfig
 from siteguard.edge.lifecycle import LifecycleConfig
 from siteguard.edge.publisher import MqttConfig
 from siteguard.edge.zone_sync import ApiLink
 from siteguard.pipeline.protection import ProtectionCheckConfig
-from siteguard.pipeline.rules import HazardLevel, RuleConfig
+from siteguard.pipeline.rules import RuleConfig
 from siteguard.pipeline.tracker import TrackerConfig
 
 
@@ -22,17 +23,32 @@ class ConfigError(ValueError):
     """The site configuration cannot be used; the message says where and why."""
 
 
+def _default_level(t: HazardType) -> HazardLevel:
+    return CATALOGUE[t].default_level
+
+
 class ZoneRules(BaseModel):
+    """Levels and thresholds of the zone rules (`edge.rules`); defaults from the catalogue."""
+
     model_config = ConfigDict(extra="forbid")
     edge_unprotected_level: HazardLevel = Field(
-        HazardLevel.MAJOR, description="A person at an unprotected edge or opening"
+        _default_level(HazardType.EDGE_UNPROTECTED),
+        description="A person at an unprotected edge or opening",
     )
     scaffold_unsafe_level: HazardLevel = Field(
-        HazardLevel.GENERAL,
+        _default_level(HazardType.SCAFFOLD_UNSAFE),
         description="No hard hat on a scaffold, or an unprotected working level",
     )
     protection_missing_level: HazardLevel = Field(
-        HazardLevel.MAJOR, description="Commissioned guardrail/net/cover no longer there"
+        _default_level(HazardType.PROTECTION_MISSING),
+        description="Commissioned guardrail/net/cover no longer there",
+    )
+    bare_head_ioa: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Share of a bare-head box that must lie inside a person's box for that "
+        "person to count as bare-headed on a scaffold",
     )
 
 

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siteguard.contract.events import EventBox, EventState, HazardEvent, ModelInfo
+from siteguard.contract.hazards import HazardLevel, HazardType
 from siteguard.pipeline.detector import ModelRef
-from siteguard.pipeline.events import EventBox, EventState, HazardEvent, HazardType, ModelInfo
-from siteguard.pipeline.rules import HazardLevel
 
 
 class LifecycleConfig(BaseModel):

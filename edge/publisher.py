@@ -22,8 +22,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from siteguard.contract.events import HazardEvent
+from siteguard.contract.topics import Topics
 from siteguard.edge.outbox import Outbox
-from siteguard.pipeline.events import HazardEvent
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +45,6 @@ class MqttConfig(BaseModel):
         30.0, ge=1, description="Longest wait between reconnect attempts"
     )
     resend_after_s: float = Field(60.0, gt=0, description="Re-publish what the broker never acked")
-
-
-class Topics:
-    def __init__(self, prefix: str, site_id: str) -> None:
-        self.base = f"{prefix}/{site_id}"
-
-    def events(self, camera_id: str) -> str:
-        return f"{self.base}/{camera_id}/events"
-
-    def status(self, camera_id: str) -> str:
-        return f"{self.base}/{camera_id}/status"
-
-    def stats(self, camera_id: str) -> str:
-        return f"{self.base}/{camera_id}/stats"
-
-    @property
-    def available(self) -> str:
-        return f"{self.base}/available"
 
 
 class Publisher:

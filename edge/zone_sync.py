@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from siteguard.pipeline.zones import Zone
+from siteguard.contract.zones import Zone
 
 log = logging.getLogger(__name__)
 

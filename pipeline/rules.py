@@ -6,28 +6,19 @@ Rules read only validated configuration (`RuleConfig`); thresholds never live in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from siteguard.contract.hazards import CATALOGUE, HazardLevel, HazardType
 from siteguard.pipeline.detections import Detections, box_ioa, box_iou
 from siteguard.pipeline.taxonomy import default_taxonomy
-
-
-class HazardLevel(StrEnum):
-    GENERAL = "general"  # 一般隐患
-    MAJOR = "major"  # 重大隐患
-
-    @property
-    def zh(self) -> str:
-        return {"general": "一般", "major": "重大"}[self.value]
 
 
 class NoHelmetRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
-    level: HazardLevel = HazardLevel.GENERAL
+    level: HazardLevel = CATALOGUE[HazardType.NO_HELMET].default_level
     min_score: float | None = Field(
         None,
         ge=0,

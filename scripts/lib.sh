@@ -4,7 +4,7 @@
 # editable install is a link tree, so adding or removing a file needs a re-install.
 install_fingerprint() {
   local files
-  files=$(find cli pipeline edge api models datasets -type f -not -path '*/__pycache__/*' | sort | sha256sum | cut -c1-16)
+  files=$(find cli contract pipeline edge api models datasets -type f -not -path '*/__pycache__/*' | sort | sha256sum | cut -c1-16)
   echo "$(sha256sum pyproject.toml | cut -d' ' -f1) ${files} $*"
 }
 

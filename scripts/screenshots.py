@@ -17,36 +17,34 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
+
+from siteguard.api.access.keys import create_key
+from siteguard.api.app import create_app
+from siteguard.api.intake import camera_health
+from siteguard.api.notices.issue import issue_notice
+from siteguard.api.notices.measures import DeadlinePolicy
+from siteguard.api.settings import ApiSettings, MqttIngestSettings
+from siteguard.api.sites.cameras import CameraIn, save_camera
+from siteguard.api.store.tables import ProjectRow
+from siteguard.contract.events import HazardEvent
+from siteguard.contract.zones import Zone
+from siteguard.demo.history import INSURERS, JURISDICTIONS, generate
+from siteguard.demo.services import PhotoServer
+from siteguard.pipeline.detector import OnnxDetector
+from siteguard.pipeline.evidence import annotate, encode_jpeg
+from siteguard.pipeline.rules import evaluate
+from tests.support.browser import chromium, served  # run with the checkout on PYTHONPATH
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from browser import chromium, served  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-from services import PhotoServer  # noqa: E402
-
-from siteguard.api import camera_health  # noqa: E402
-from siteguard.api.app import create_app  # noqa: E402
-from siteguard.api.auth import create_key  # noqa: E402
-from siteguard.api.camera_routes import CameraIn, save_camera  # noqa: E402
-from siteguard.api.measures import DeadlinePolicy  # noqa: E402
-from siteguard.api.notices import issue_notice  # noqa: E402
-from siteguard.api.sample_history import INSURERS, JURISDICTIONS, generate  # noqa: E402
-from siteguard.api.settings import ApiSettings, MqttIngestSettings  # noqa: E402
-from siteguard.api.tables import ProjectRow  # noqa: E402
-from siteguard.pipeline.detector import OnnxDetector  # noqa: E402
-from siteguard.pipeline.events import HazardEvent  # noqa: E402
-from siteguard.pipeline.evidence import annotate, encode_jpeg  # noqa: E402
-from siteguard.pipeline.rules import evaluate  # noqa: E402
-from siteguard.pipeline.zones import Zone  # noqa: E402
 
 PHOTOS = ["hhw-000011.jpg", "hhw-000051.jpg", "css-2270.jpg"]
 
 
 def evidence(folder: Path) -> list[tuple[str, list[dict[str, object]], tuple[int, int]]]:
-    from siteguard.defaults import default_model_path
+    from siteguard.models.registry import default_model_path
 
     det = OnnxDetector(default_model_path())
     out = []
@@ -186,7 +184,7 @@ def main(out: Path) -> int:
         ("insurer", "09-risk", "/console/risk", None),
         ("contractor", "10-phone-notice", f"/console/notices/{notice_id}", (412, 915)),
     ]
-    from siteguard.api.tables import NoticeItemRow
+    from siteguard.api.store.tables import NoticeItemRow
 
     with sessions() as s:
         hazard = s.query(NoticeItemRow).filter_by(notice_id=notice_id).first().hazard_id  # type: ignore[union-attr]

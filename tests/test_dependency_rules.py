@@ -2,8 +2,17 @@
 
 * `pipeline` is pure: it imports no MQTT, web, database or HTTP client library, none of
   `edge`/`api`/`models`/`datasets`, and reads no environment variables.
+* `contract` (what crosses edge <-> API) imports pydantic and the standard library only.
+* `edge` never imports `api`, `api` never imports `edge` or `pipeline`: they meet in
+  `contract`.
+* FastAPI (and Starlette) only in `api`'s route modules (`routes.py`, `*_routes.py`), its
+  dependencies (`deps.py`) and the app; nothing but the app and the console's router
+  imports a route module.
 * Nothing at run time imports the training code: importing every run-time module
-  leaves ultralytics and torch unloaded (an edge box carries onnxruntime, not torch).
+  leaves ultralytics and torch unloaded (an edge box carries onnxruntime, not torch); the
+  shipped-model registry is apart from the training code.
+* The tests import their helpers as a package (`tests.support`), never through sys.path,
+  and the benchmarks do not import the tests.
 """
 
 import ast
@@ -13,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
+
 PIPELINE_FORBIDDEN = (
     "paho",
     "fastapi",
@@ -33,9 +43,9 @@ PIPELINE_FORBIDDEN = (
 TRAINING_ONLY = (
     "ultralytics",
     "torch",
-    "siteguard.models.train",
-    "siteguard.models.export",
-    "siteguard.models.pseudo_label",
+    "siteguard.models.training.train",
+    "siteguard.models.training.export",
+    "siteguard.models.training.pseudo_label",
 )
 
 
@@ -55,7 +65,24 @@ def matches(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "pipeline").glob("*.py")), ids=lambda p: p.name)
+RUNTIME_DIRS = ("contract", "pipeline", "edge", "api", "cli")
+# folder -> import name (the root package `siteguard` is cli/)
+IMPORT_NAMES = {"cli": "siteguard", **{d: f"siteguard.{d}" for d in RUNTIME_DIRS[:-1]}}
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(REPO)
+    parts = [IMPORT_NAMES[rel.parts[0]], *rel.parts[1:-1]]
+    if path.stem != "__init__":
+        parts.append(path.stem)
+    return ".".join(parts)
+
+
+def py_files(folder: str) -> list[Path]:
+    return sorted(p for p in (REPO / folder).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("path", py_files("pipeline"), ids=lambda p: p.name)
 def test_pipeline_is_pure(path):
     bad = [
         f"{path.name}:{ln} imports {m}"
@@ -73,12 +100,110 @@ def test_pipeline_is_pure(path):
     assert not env, f"pipeline reads environment variables at {env}"
 
 
-RUNTIME_DIRS = ("pipeline", "edge", "api", "cli")
+def test_contract_needs_nothing_but_pydantic():
+    allowed = ("pydantic", "siteguard.contract", "__future__")
+    bad = [
+        f"{p.name}:{ln} imports {m}"
+        for p in py_files("contract")
+        for ln, m in imports_of(p)
+        if not matches(m, allowed) and m.split(".")[0] not in sys.stdlib_module_names
+    ]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize(
+    ("folder", "forbidden"),
+    [
+        ("edge", ("siteguard.api",)),
+        ("api", ("siteguard.edge", "siteguard.pipeline")),
+        ("contract", ("siteguard.edge", "siteguard.api", "siteguard.pipeline", "numpy", "cv2")),
+        # demo and reference tooling (siteguard.demo) stays out of the service packages
+        ("api", ("siteguard.demo",)),
+        ("edge", ("siteguard.demo",)),
+        ("pipeline", ("siteguard.demo",)),
+        ("models", ("siteguard.demo",)),
+    ],
+)
+def test_edge_and_api_meet_only_in_the_contract(folder, forbidden):
+    bad = [
+        f"{p.relative_to(REPO)}:{ln} imports {m}"
+        for p in py_files(folder)
+        for ln, m in imports_of(p)
+        if matches(m, forbidden)
+    ]
+    assert not bad, bad
+
+
+def is_route_module(path: Path) -> bool:
+    return path.name == "routes.py" or path.name.endswith("_routes.py")
+
+
+def test_fastapi_only_in_routes_deps_and_the_app():
+    web = ("fastapi", "starlette")
+    allowed = {REPO / "api" / "app.py"}
+    bad = [
+        f"{p.relative_to(REPO)}:{ln} imports {m}"
+        for d in RUNTIME_DIRS
+        for p in py_files(d)
+        for ln, m in imports_of(p)
+        if matches(m, web) and not (is_route_module(p) or p.name == "deps.py" or p in allowed)
+    ]
+    assert not bad, bad
+
+
+def test_no_module_imports_a_route_module():
+    routers = {module_name(p) for p in py_files("api") if is_route_module(p)}
+    importers = {REPO / "api" / "app.py", REPO / "api" / "console" / "routes.py"}
+    bad = [
+        f"{p.relative_to(REPO)}:{ln} imports {m}"
+        for d in RUNTIME_DIRS
+        for p in py_files(d)
+        for ln, m in imports_of(p)
+        if p not in importers
+        and (m in routers or any(f"{m}.{n}" in routers for n in from_names(p, m)))
+    ]
+    assert not bad, bad
+
+
+def from_names(path: Path, module: str) -> list[str]:
+    """The names imported by ``from module import a, b`` in path (submodules included)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    return [
+        a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == module
+        for a in n.names
+    ]
+
+
+def test_the_model_registry_is_apart_from_the_training_code():
+    bad = [m for _ln, m in imports_of(REPO / "models" / "registry.py") if matches(m, TRAINING_ONLY)]
+    assert not bad and not matches("siteguard.models.registry", ("siteguard.models.training",))
+    training = [
+        p.name for p in (REPO / "models").glob("*.py") if p.stem not in {"__init__", "registry"}
+    ]
+    assert not training, f"training code outside models/training: {training}"
+
+
+def test_tests_use_no_sys_path_and_benchmarks_do_not_import_tests():
+    inserts = [
+        str(p.relative_to(REPO))
+        for p in (REPO / "tests").rglob("*.py")
+        if "sys.path" in p.read_text("utf-8") and p.name != "test_dependency_rules.py"
+    ]
+    assert not inserts, f"sys.path edited in {inserts}"
+    bench = [
+        f"{p.name}:{ln} imports {m}"
+        for p in (REPO / "bench").glob("*.py")
+        for ln, m in imports_of(p)
+        if matches(m, ("tests", "services", "onnx_factory", "browser", "conftest"))
+    ] + [p.name for p in (REPO / "bench").glob("*.py") if "sys.path" in p.read_text("utf-8")]
+    assert not bench, bench
 
 
 @pytest.mark.parametrize(
     "path",
-    sorted(p for d in RUNTIME_DIRS for p in (REPO / d).rglob("*.py")),
+    [p for d in RUNTIME_DIRS for p in py_files(d)],
     ids=lambda p: str(p.relative_to(REPO)),
 )
 def test_runtime_modules_do_not_import_training_code_at_module_level(path):
@@ -92,11 +217,15 @@ def test_runtime_modules_do_not_import_training_code_at_module_level(path):
 
 def test_importing_every_runtime_module_loads_no_torch():
     mods = [
-        f"siteguard.{p.stem}" if d == "cli" else f"siteguard.{d}.{p.stem}"
-        for d in ("cli", "pipeline", "edge", "api")
-        for p in (REPO / d).glob("*.py")
-        if p.stem not in {"__init__", "__main__"}
-    ] + ["siteguard.models.evaluate", "siteguard.models.quantize"]
+        module_name(p)
+        for d in RUNTIME_DIRS
+        for p in py_files(d)
+        if p.stem != "__main__" and "migrations" not in p.parts
+    ] + [
+        "siteguard.models.registry",
+        "siteguard.models.training.evaluate",
+        "siteguard.models.training.quantize",
+    ]
     code = (
         "import importlib, sys\n"
         f"for m in {mods!r}: importlib.import_module(m)\n"

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from siteguard.ports import free_port
+from siteguard.demo.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 OFFICIAL = ("python:3.11-slim", "eclipse-mosquitto:2", "postgres:16")

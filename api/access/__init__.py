@@ -1,0 +1,1 @@
+"""Who may see and do what: API keys with roles and scopes, console sessions."""

@@ -1,0 +1,24 @@
+"""The web console: server-rendered pages over the same data, roles and scopes as the API.
+
+Log in with an API key: the console keeps a random session token in an HttpOnly cookie
+(only its sha256 is stored) that stands for the key, so every page sees exactly what the
+key may see. Every form that changes something carries the session's CSRF token. Chinese
+by default, English with ?lang=en (remembered in a cookie). Works on a phone-sized screen.
+Pages by family: login, sites (and zones), hazards, notices, oversight (regulator, insurer).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from siteguard.api.console import (
+    hazard_routes,
+    login_routes,
+    notice_routes,
+    oversight_routes,
+    site_routes,
+)
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+for family in (login_routes, site_routes, hazard_routes, notice_routes, oversight_routes):
+    router.include_router(family.router)

@@ -1,0 +1,53 @@
+"""Domain errors: what the domain says when it refuses, mapped to HTTP in one place (the app).
+
+The domain never raises HTTP exceptions; a route, a console form and a CLI command all get
+the same error with the same words.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base: `detail` is what a person reads."""
+
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """No such thing, or one the caller may not see (scopes leak no names)."""
+
+    status = 404
+
+
+class Forbidden(DomainError):
+    """The caller's role may not do this."""
+
+    status = 403
+
+
+class Conflict(DomainError):
+    """Not in this state (a workflow step out of turn, nothing left to issue)."""
+
+    status = 409
+
+
+class Invalid(DomainError):
+    """The request is well-formed but its content cannot be used."""
+
+    status = 422
+
+
+class TooLarge(DomainError):
+    """An upload or body over its limit."""
+
+    status = 413
+
+
+class Unauthorized(DomainError):
+    """No key, an unknown key, or no console login."""
+
+    status = 401

@@ -1,0 +1,78 @@
+"""Hazards (scoped to the caller), their evidence, dismissal of false alarms."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from siteguard.api.deps import Caller, Db, RecordId, Settings
+from siteguard.api.hazards.evidence import clip_uri, kept_evidence
+from siteguard.api.hazards.queries import load_hazard, visible_hazards
+from siteguard.api.hazards.views import HazardDetailOut, HazardOut, hazard_detail, hazard_summary
+from siteguard.api.notices.workflow import dismiss
+from siteguard.api.statuses import HazardStatus
+
+router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
+
+
+@router.get("", summary="Hazards the caller may see, newest first", response_model=list[HazardOut])
+def list_hazards(
+    db: Db,
+    who: Caller,
+    site_id: str | None = None,
+    status: HazardStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, object]]:
+    return [hazard_summary(h) for h in visible_hazards(db, who, site_id, status, limit)]
+
+
+@router.get(
+    "/{hazard_id}", summary="One hazard with its event messages", response_model=HazardDetailOut
+)
+def get_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, object]:
+    return hazard_detail(load_hazard(db, who, hazard_id))
+
+
+def _evidence(data: tuple[bytes, str]) -> Response:
+    body, media_type = data
+    return Response(body, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get(
+    "/{hazard_id}/evidence.jpg",
+    summary="The hazard's evidence picture (fetched from the edge once, then kept by the API)",
+    response_class=Response,
+)
+def hazard_evidence(hazard_id: RecordId, db: Db, who: Caller, settings: Settings) -> Response:
+    uri = load_hazard(db, who, hazard_id).evidence_uri
+    return _evidence(kept_evidence(settings.data_dir, hazard_id, uri, "picture"))
+
+
+@router.get(
+    "/{hazard_id}/clip.mp4",
+    summary="The clip of the hazard's latest event (fetched from the edge once, then kept)",
+    response_class=Response,
+)
+def hazard_clip(hazard_id: RecordId, db: Db, who: Caller, settings: Settings) -> Response:
+    uri = clip_uri(load_hazard(db, who, hazard_id).evidence_uri)
+    return _evidence(kept_evidence(settings.data_dir, hazard_id, uri, "clip"))
+
+
+class DismissIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post(
+    "/{hazard_id}/dismiss",
+    summary="Dismiss a false alarm (inspector), with a reason",
+    response_model=HazardOut,
+)
+def dismiss_hazard(hazard_id: RecordId, body: DismissIn, db: Db, who: Caller) -> dict[str, object]:
+    h = load_hazard(db, who, hazard_id)
+    dismiss(db, h, who, body.reason)
+    db.commit()
+    return hazard_summary(h)

@@ -1,0 +1,138 @@
+"""Rectification notices: issue, read (JSON, printable page, PDF), the workflow, proof."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from siteguard.api.deps import Caller, Db, RecordId, Settings, read_uploads
+from siteguard.api.documents.html import templates
+from siteguard.api.errors import Invalid
+from siteguard.api.hazards.evidence import cached_evidence
+from siteguard.api.notices import workflow
+from siteguard.api.notices.issue import issue_for_site
+from siteguard.api.notices.pdf import notice_pdf
+from siteguard.api.notices.proof import store_photos
+from siteguard.api.notices.queries import history_json, load_notice, notice_history, visible_notices
+from siteguard.api.notices.views import (
+    HistoryEntryOut,
+    NoticeOut,
+    NoticeSummaryOut,
+    notice_summary,
+    notice_view,
+)
+from siteguard.api.statuses import NoticeStatus
+
+router = APIRouter(tags=["notices"])
+
+
+@router.post(
+    "/api/v1/projects/{site_id}/notices",
+    status_code=201,
+    summary="Issue one notice for all of the project's open hazards not yet on a notice",
+    response_model=NoticeOut,
+)
+def post_notice(site_id: str, db: Db, who: Caller, settings: Settings) -> dict[str, Any]:
+    notice = issue_for_site(db, who, site_id, settings.deadlines)
+    db.commit()
+    return notice_view(load_notice(db, notice.id))
+
+
+@router.get(
+    "/api/v1/notices", summary="Notices, newest first", response_model=list[NoticeSummaryOut]
+)
+def list_notices(
+    db: Db, who: Caller, site_id: str | None = None, status: NoticeStatus | None = None
+) -> list[dict[str, Any]]:
+    return [notice_summary(n) for n in visible_notices(db, who, site_id, status)]
+
+
+@router.get(
+    "/api/v1/notices/{notice_id}",
+    summary="One notice with its issue, responsibility and deadline lists",
+    response_model=NoticeOut,
+)
+def get_notice(notice_id: RecordId, db: Db, who: Caller) -> dict[str, Any]:
+    return notice_view(load_notice(db, notice_id, who))
+
+
+@router.get(
+    "/notices/{notice_id}.html",
+    response_class=HTMLResponse,
+    summary="The printable notice (Chinese)",
+)
+def notice_page(notice_id: RecordId, db: Db, who: Caller) -> str:
+    return (
+        templates()
+        .get_template("notice.html")
+        .render(n=notice_view(load_notice(db, notice_id, who)))
+    )
+
+
+@router.get(
+    "/notices/{notice_id}.pdf",
+    summary="The notice as a PDF (A4, Chinese)",
+    response_class=Response,
+)
+def notice_pdf_page(notice_id: RecordId, db: Db, who: Caller, settings: Settings) -> Response:
+    n = notice_view(load_notice(db, notice_id, who))
+    return Response(
+        notice_pdf(n, lambda uri: cached_evidence(settings.data_dir, uri)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{n["number"]}.pdf"'},
+    )
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str = Field("", max_length=4000)
+
+
+@router.post(
+    "/api/v1/notices/{notice_id}/actions/{action}",
+    summary="Workflow: acknowledge (contractor), accept or reject (inspector)",
+    response_model=NoticeOut,
+)
+def notice_action(
+    notice_id: RecordId, action: str, body: ActionIn, db: Db, who: Caller
+) -> dict[str, Any]:
+    if action == "submit":
+        raise Invalid("submit with proof photos: POST /api/v1/notices/{id}/submit")
+    n = load_notice(db, notice_id, who)
+    workflow.apply(db, n, action, who, body.comment)
+    db.commit()
+    return notice_view(load_notice(db, notice_id, who))
+
+
+@router.post(
+    "/api/v1/notices/{notice_id}/submit",
+    summary="The contractor's rectification reply with proof photos (multipart)",
+    response_model=NoticeOut,
+)
+async def submit_proof(
+    notice_id: RecordId,
+    db: Db,
+    who: Caller,
+    settings: Settings,
+    reply: Annotated[str, Form(min_length=1, max_length=4000)],
+    photos: Annotated[list[UploadFile], File()],
+) -> dict[str, Any]:
+    n = load_notice(db, notice_id, who)
+    who.require("contractor")
+    stored = store_photos(settings.data_dir, n.number, await read_uploads(photos))
+    workflow.apply(db, n, "submit", who, reply, stored)
+    db.commit()
+    return notice_view(load_notice(db, notice_id, who))
+
+
+@router.get(
+    "/api/v1/notices/{notice_id}/history",
+    summary="Every transition of the notice",
+    response_model=list[HistoryEntryOut],
+)
+def get_history(notice_id: RecordId, db: Db, who: Caller) -> list[dict[str, Any]]:
+    load_notice(db, notice_id, who)
+    return [history_json(r) for r in notice_history(db, notice_id)]

@@ -1,0 +1,135 @@
+"""A notice as the JSON, the printed page and the PDF show it, and its response models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from siteguard.api.statuses import NoticeStatus
+from siteguard.api.store.clock import china_text, iso
+from siteguard.api.store.tables import NoticeRow
+from siteguard.contract.hazards import HAZARD_NAMES_ZH, LEVEL_ZH
+
+
+class NoticeProjectOut(BaseModel):
+    site_id: str
+    name: str
+    address: str
+    permit_no: str
+    policy_no: str
+    insurer: str
+    contractor: str
+    responsible_person: str
+    responsible_phone: str
+    jurisdiction: str
+
+
+class NoticeItemOut(BaseModel):
+    no: int
+    hazard_id: int
+    hazard_type: str
+    hazard_name: str
+    title: str
+    level: str
+    level_zh: str
+    location: str
+    found_at: str
+    reason: str
+    evidence_uri: str | None
+    measure: str
+    standards: str
+    deadline: str
+    deadline_local: str
+    responsible: str
+
+
+class NoticeOut(BaseModel):
+    """问题清单 (items), 责任人清单 (project + responsible), 整改时限清单 (deadlines)."""
+
+    id: int
+    number: str
+    status: NoticeStatus
+    issuer: str
+    issued_at: str
+    issued_at_local: str
+    project: NoticeProjectOut
+    items: list[NoticeItemOut]
+
+
+class NoticeSummaryOut(BaseModel):
+    id: int
+    number: str
+    site_id: str
+    status: NoticeStatus
+    issued_at: str
+    items: int
+
+
+class HistoryEntryOut(BaseModel):
+    at: str
+    actor: str
+    role: str
+    action: str
+    from_: str = Field(alias="from")
+    to: str
+    comment: str
+    attachments: list[str]
+
+
+def notice_summary(n: NoticeRow) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "number": n.number,
+        "site_id": n.project.site_id,
+        "status": n.status,
+        "issued_at": iso(n.issued_at),
+        "items": len(n.items),
+    }
+
+
+def notice_view(n: NoticeRow) -> dict[str, Any]:
+    """Everything the JSON and the printed page show (问题清单, 责任人清单, 整改时限清单)."""
+    p = n.project
+    return {
+        "id": n.id,
+        "number": n.number,
+        "status": n.status,
+        "issuer": n.issuer,
+        "issued_at": iso(n.issued_at),
+        "issued_at_local": china_text(n.issued_at),
+        "project": {
+            "site_id": p.site_id,
+            "name": p.name,
+            "address": p.address,
+            "permit_no": p.permit_no,
+            "policy_no": p.policy_no,
+            "insurer": p.insurer,
+            "contractor": p.contractor,
+            "responsible_person": p.responsible_person,
+            "responsible_phone": p.responsible_phone,
+            "jurisdiction": p.jurisdiction,
+        },
+        "items": [
+            {
+                "no": i + 1,
+                "hazard_id": it.hazard_id,
+                "hazard_type": it.hazard.hazard_type,
+                "hazard_name": HAZARD_NAMES_ZH[it.hazard.hazard_type],
+                "title": it.title,
+                "level": it.level,
+                "level_zh": LEVEL_ZH[it.level],
+                "location": f"{it.hazard.camera_id}"
+                + (f" / {it.hazard.zone}" if it.hazard.zone else ""),
+                "found_at": china_text(it.hazard.first_seen),
+                "reason": it.hazard.reason,
+                "evidence_uri": it.hazard.evidence_uri,
+                "measure": it.measure,
+                "standards": it.standards,
+                "deadline": iso(it.deadline),
+                "deadline_local": china_text(it.deadline),
+                "responsible": f"{p.contractor} {p.responsible_person}".strip(),
+            }
+            for i, it in enumerate(n.items)
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Out to the supervision platform: the signed push queue, escalation of overdue notices."""

@@ -1,0 +1,1 @@
+"""Records that must hold for years: the hash-chained audit log and the archive export."""

@@ -1,0 +1,141 @@
+"""The insurer's portfolio: every visible project's risk for a period with its trend, the
+CSV export, a project's monthly history and a premium estimate."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from siteguard.api.access.keys import Principal, check_site, visible_projects
+from siteguard.api.errors import Invalid, NotFound
+from siteguard.api.risk.model import RiskSettings
+from siteguard.api.risk.signals import Period, portfolio_risk, project_risk, risk_json
+from siteguard.api.settings import ApiSettings
+from siteguard.api.store.clock import now_naive
+from siteguard.api.store.tables import ProjectRow
+
+INSURER_ROLES = ("insurer", "inspector")
+
+
+def period_of(month: str | None, now: datetime | None = None) -> Period:
+    if month is None:
+        return Period.rolling(now or now_naive())
+    try:
+        return Period.month(month)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+
+
+def trend(current: float, previous: float) -> str:
+    delta = current - previous
+    return "rising" if delta > 0.005 else "falling" if delta < -0.005 else "steady"
+
+
+def portfolio(
+    s: Session, who: Principal, period: Period, settings: ApiSettings
+) -> list[dict[str, Any]]:
+    """Every visible project's risk this period, with its trend against the previous one,
+    riskiest first (all projects' records are loaded together: a few queries per period)."""
+    projects = visible_projects(s, who)
+
+    def cfg_of(p: ProjectRow) -> RiskSettings:
+        return settings.risk_for(p.risk_product)
+
+    now = portfolio_risk(s, projects, period, cfg_of)
+    before = portfolio_risk(s, projects, period.previous(), cfg_of)
+    rows = []
+    for p in projects:
+        a, d = now[p.id]
+        prev = before[p.id][0].factor
+        rows.append(
+            dict(
+                risk_json(p, period, a, d, cfg_of(p)),
+                previous_factor=prev,
+                trend=trend(a.factor, prev),
+            )
+        )
+    return sorted(rows, key=lambda r: -r["factor"])
+
+
+CSV_COLUMNS = [
+    "site_id",
+    "name",
+    "policy_no",
+    "score",
+    "factor",
+    "band_percent",
+    "rate_per_mille",
+    "confidence",
+    "trend",
+    "inspection",
+    "reasons",
+]
+
+
+def portfolio_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(CSV_COLUMNS)
+    for r in rows:
+        w.writerow([" | ".join(r[c]) if c == "reasons" else r[c] for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def insured_project(db: Session, who: Principal, site_id: str) -> ProjectRow:
+    who.require(*INSURER_ROLES)
+    p = check_site(db, who, site_id)
+    if p is None:
+        raise NotFound(f"no project with site_id {site_id!r}")
+    return p
+
+
+def month_labels(end: datetime, months: int) -> list[str]:
+    """The `months` China-time months up to the one holding `end` (naive UTC), oldest first."""
+    local = end + timedelta(hours=8)
+    labels, y, m = [], local.year, local.month
+    for _ in range(months):
+        labels.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return labels[::-1]
+
+
+def project_history(
+    db: Session, p: ProjectRow, end: datetime, months: int, settings: ApiSettings
+) -> list[dict[str, Any]]:
+    """One project's risk month by month up to the month holding `end`, oldest first."""
+    cfg = settings.risk_for(p.risk_product)
+    out = []
+    for label in month_labels(end, months):
+        period = Period.month(label)
+        a, d = project_risk(db, p, period, cfg)
+        out.append(risk_json(p, period, a, d, cfg))
+    return out
+
+
+def premium_estimate(
+    db: Session, p: ProjectRow, contract_value: float, period: Period, settings: ApiSettings
+) -> dict[str, Any]:
+    """The premium for a contract value at the project's adjusted rate, with its band."""
+    cfg = settings.risk_for(p.risk_product)
+    a, _ = project_risk(db, p, period, cfg)
+    base = contract_value * cfg.base_rate_per_mille / 1000
+    return {
+        "site_id": p.site_id,
+        "period": period.label,
+        "contract_value": contract_value,
+        "base_rate_per_mille": cfg.base_rate_per_mille,
+        "factor": a.factor,
+        "rate_per_mille": a.rate_per_mille,
+        "base_premium": round(base, 2),
+        "premium": round(a.premium(contract_value), 2),
+        "premium_range": [
+            round(base * (1 - cfg.band), 2),
+            round(base * (1 + cfg.band), 2),
+        ],
+        "confidence": a.confidence,
+        "reasons": a.reasons,
+    }

@@ -1,0 +1,59 @@
+"""Everything one API process owns: engine, sessions, ingest, the MQTT consumer, the pusher.
+
+Built by `create_app(settings)`, never at import time; routes reach it through the typed
+dependencies in `api.deps`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from siteguard.api.intake.events import Ingestor
+from siteguard.api.intake.mqtt import MqttIngest
+from siteguard.api.platform.escalation import escalate_overdue
+from siteguard.api.platform.push import Pusher
+from siteguard.api.risk.bands import check_bands
+from siteguard.api.settings import ApiSettings
+from siteguard.api.store.db import create_schema, make_engine, make_sessions
+
+
+class Services:
+    def __init__(self, settings: ApiSettings, replica: str = "0") -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        create_schema(self.engine)
+        self.sessions: sessionmaker[Session] = make_sessions(self.engine)
+        self.ingestor = Ingestor(
+            self.sessions, settings.hazard_window_s, settings.max_payload_bytes
+        )
+        self.mqtt = (
+            MqttIngest(settings.mqtt, self.ingestor, replica) if settings.mqtt.enabled else None
+        )
+        self.pusher = Pusher(
+            self.sessions,
+            settings.push,
+            name=f"api-{replica}",
+            periodic=self.escalate,
+        )
+
+        self._last_risk_check = 0.0
+
+    def escalate(self) -> None:
+        """The pusher's periodic job: overdue escalations, and premium bands now and then."""
+        escalate_overdue(self.sessions)
+        if time.monotonic() - self._last_risk_check >= self.settings.risk_check_s:
+            self._last_risk_check = time.monotonic()
+            check_bands(self.sessions, self.settings)
+
+    def start(self) -> None:
+        if self.mqtt:
+            self.mqtt.start()
+        self.pusher.start()
+
+    def stop(self) -> None:
+        self.pusher.stop()
+        if self.mqtt:
+            self.mqtt.stop()
+        self.engine.dispose()

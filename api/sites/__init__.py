@@ -1,0 +1,2 @@
+"""Projects (a site under watch, its insurer, contractor and jurisdiction) and their cameras
+and zones."""

@@ -1,0 +1,62 @@
+"""Projects: a site under watch with its insurer, contractor, responsible person and
+jurisdiction (the site id is the edge's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siteguard.api.errors import Invalid
+from siteguard.api.records import audit
+from siteguard.api.store.tables import ProjectRow
+
+SITE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field("", max_length=300)
+    permit_no: str = Field("", max_length=100)
+    policy_no: str = Field("", max_length=100)
+    insurer: str = Field("", max_length=200)
+    contractor: str = Field("", max_length=200)
+    responsible_person: str = Field("", max_length=100)
+    responsible_phone: str = Field("", max_length=50)
+    jurisdiction: str = Field("", max_length=100)
+    risk_product: str = Field(
+        "default", max_length=64, description="premium rate/band configuration (api settings)"
+    )
+
+
+class ProjectOut(ProjectIn):
+    model_config = ConfigDict(extra="forbid")
+    site_id: str
+
+
+def project_json(p: ProjectRow) -> dict[str, Any]:
+    return {"site_id": p.site_id, **{k: getattr(p, k) for k in ProjectIn.model_fields}}
+
+
+def save_project(
+    s: Session, site_id: str, body: ProjectIn, actor: str, risk_products: Iterable[str]
+) -> ProjectRow:
+    """Register or update a project (its risk product must be configured)."""
+    products = list(risk_products)
+    if body.risk_product not in products:
+        raise Invalid(
+            f"unknown risk_product {body.risk_product!r} (configured: {', '.join(products)})"
+        )
+    p = s.scalar(select(ProjectRow).where(ProjectRow.site_id == site_id))
+    if p is None:
+        p = ProjectRow(site_id=site_id, **body.model_dump())
+        s.add(p)
+    else:
+        for k, v in body.model_dump().items():
+            setattr(p, k, v)
+    audit.append(s, actor, "project.saved", "project", site_id, body.model_dump())
+    return p

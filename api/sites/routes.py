@@ -1,0 +1,55 @@
+"""Projects and their cameras and zones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from siteguard.api.access.keys import check_site, visible_projects
+from siteguard.api.deps import Caller, Db, Settings
+from siteguard.api.sites.cameras import CameraIn, CameraOut, camera_json, save_camera, site_cameras
+from siteguard.api.sites.projects import ProjectIn, ProjectOut, project_json, save_project
+
+router = APIRouter(prefix="/api/v1/projects", tags=["sites"])
+
+
+@router.put(
+    "/{site_id}",
+    summary="Register or update a project (its site_id is the edge's)",
+    response_model=ProjectOut,
+)
+def put_project(
+    site_id: str, body: ProjectIn, db: Db, who: Caller, settings: Settings
+) -> dict[str, Any]:
+    who.require("admin")
+    p = save_project(db, site_id, body, who.name, settings.risk)
+    db.commit()
+    return project_json(p)
+
+
+@router.get("", summary="Registered projects", response_model=list[ProjectOut])
+def list_projects(db: Db, who: Caller) -> list[dict[str, Any]]:
+    return [project_json(p) for p in visible_projects(db, who)]
+
+
+@router.put(
+    "/{site_id}/cameras/{camera_id}",
+    summary="Register a camera and its zones (admin)",
+    response_model=CameraOut,
+)
+def put_camera(site_id: str, camera_id: str, body: CameraIn, db: Db, who: Caller) -> dict[str, Any]:
+    who.require("admin")
+    row = save_camera(db, site_id, camera_id, body, who.name)
+    db.commit()
+    return camera_json(row)
+
+
+@router.get(
+    "/{site_id}/cameras",
+    summary="A project's cameras: zones, and the latest state and heartbeat from the edge",
+    response_model=list[CameraOut],
+)
+def list_cameras(site_id: str, db: Db, who: Caller) -> list[dict[str, Any]]:
+    check_site(db, who, site_id)
+    return site_cameras(db, site_id)

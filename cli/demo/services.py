@@ -1,0 +1,219 @@
+"""Real local services for the demo, the tests and the benchmarks: a Mosquitto broker, an
+MQTT subscriber, a GStreamer RTSP server, a PostgreSQL cluster, a picture server.
+
+Installed by scripts/system-deps.sh (scripts/test runs it); a missing binary fails the
+test with that instruction rather than skipping it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from siteguard.demo.ports import free_port, wait_port
+
+
+def wait_until(cond: Callable[[], object], timeout: float = 20.0) -> bool:
+    """Poll ``cond`` until it is true (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class Mosquitto:
+    """A real broker on loopback; stop() and start() again keep port and persisted state."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(exe).exists():
+            raise RuntimeError("mosquitto is not installed: run scripts/system-deps.sh")
+        self.exe = exe
+        self.port = port or free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f"persistence true\npersistence_location {workdir}/\nautosave_interval 1\n"
+            "max_queued_messages 100000\nmax_inflight_messages 1000\n"
+        )
+        self.log = workdir / "mosquitto.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Mosquitto:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=log, stderr=log)
+        if not wait_port(self.port):
+            raise TimeoutError(f"nothing listens on 127.0.0.1:{self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+
+class Collector:
+    """A durable MQTT 5 subscriber (persistent session) that records what arrives."""
+
+    def __init__(self, port: int, topic: str, client_id: str = "test-collector") -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.topic = topic
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
+        self.client.on_connect = lambda c, *_: c.subscribe(self.topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", port, keepalive=10, clean_start=False, properties=props)
+        self.client.loop_start()
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def wait_for(self, count: int, timeout: float = 30.0, topic_suffix: str = "") -> list[bytes]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.payloads(topic_suffix)
+            if len(got) >= count:
+                return got
+            time.sleep(0.05)
+        raise TimeoutError(f"only {len(self.payloads(topic_suffix))} of {count} messages arrived")
+
+    def payloads(self, topic_suffix: str = "") -> list[bytes]:
+        with self._lock:
+            return [p for t, p, _ in self.messages if t.endswith(topic_suffix)]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+REPO = Path(__file__).resolve().parents[2]  # the checkout (scripts/rtsp_server.py)
+
+
+class RtspServer:
+    """scripts/rtsp_server.py under Debian's python3 (GStreamer RTSP server)."""
+
+    def __init__(self, mounts: dict[str, Path], port: int | None = None) -> None:
+        if not Path("/usr/bin/python3").exists():
+            raise RuntimeError("Debian's /usr/bin/python3 is missing: run scripts/system-deps.sh")
+        self.port = port or free_port()
+        self.mounts = mounts
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, name: str) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/{name}"
+
+    def start(self) -> RtspServer:
+        args = [f"{k}={v}" for k, v in self.mounts.items()]
+        self.proc = subprocess.Popen(
+            [
+                "/usr/bin/python3",
+                str(REPO / "scripts" / "rtsp_server.py"),
+                "--port",
+                str(self.port),
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode()
+        if "serving" not in line:
+            raise RuntimeError(f"RTSP server did not start: {line}")
+        if not wait_port(self.port):
+            raise TimeoutError(f"nothing listens on 127.0.0.1:{self.port}")
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster on loopback (Debian's postgresql, from
+    scripts/system-deps.sh); as root the server runs as the postgres user."""
+
+    def __init__(self, workdir: Path) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        if not bins:
+            raise RuntimeError("PostgreSQL is not installed: run scripts/system-deps.sh")
+        self.bin = bins[-1]
+        self.dir = workdir
+        self.port = free_port()
+        self._n = 0
+
+    def _run(self, *args: str) -> None:
+        import os
+
+        cmd = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            cmd = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(f"'{c}'" for c in cmd)]
+        subprocess.run(cmd, check=True, capture_output=True)
+
+    def start(self) -> Postgres:
+        import os
+        import shutil as sh
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            sh.chown(self.dir, "postgres", "postgres")
+        data = self.dir / "data"
+        self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+        return self
+
+    def new_database(self) -> str:
+        import psycopg
+
+        self._n += 1
+        name = f"t{self._n}"
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+
+
+class PhotoServer:
+    """A plain HTTP server for a folder of pictures: stands in for an edge box's evidence
+    endpoint. `stop()` takes it away (the box is gone)."""
+
+    def __init__(self, folder: Path) -> None:
+        import functools
+        import http.server
+
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._stopped = False
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self.httpd.shutdown()
+            self.httpd.server_close()

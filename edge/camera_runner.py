@@ -1,0 +1,232 @@
+"""One camera's analysis: its stream's frames -> detector -> tracker -> rules and zones ->
+hazard lifecycle -> evidence -> the worker's publisher. One reader thread and one analysis
+thread per camera; the detector is the worker's, shared."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from siteguard.contract.camera import CameraState
+from siteguard.contract.events import EventState, HazardEvent
+from siteguard.contract.zones import Zone
+from siteguard.edge.camera import CameraConfig, CameraReader, MotionGate
+from siteguard.edge.config import EdgeConfig
+from siteguard.edge.evidence_store import EvidenceStore
+from siteguard.edge.lifecycle import HazardLifecycle
+from siteguard.edge.publisher import Publisher
+from siteguard.edge.rules import observations
+from siteguard.pipeline.detector import OnnxDetector
+from siteguard.pipeline.evidence import annotate
+from siteguard.pipeline.protection import (
+    PROTECTION_CLASSES,
+    ProtectionCheckConfig,
+    ProtectionReference,
+    protection_seen,
+)
+from siteguard.pipeline.rules import evaluate
+from siteguard.pipeline.taxonomy import default_taxonomy
+from siteguard.pipeline.tiling import with_tiles
+from siteguard.pipeline.tracker import IouTracker
+
+log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    """What a camera's analysis needs of the edge worker that runs it."""
+
+    config: EdgeConfig
+    detector: OnnxDetector
+    detector_lock: threading.Lock
+    evidence: EvidenceStore
+    publisher: Publisher
+
+    def camera_state_changed(self, camera_id: str, state: CameraState, detail: str) -> None: ...
+
+
+class CameraRunner:
+    """One camera's analysis loop."""
+
+    def __init__(self, cfg: CameraConfig, worker: Worker) -> None:
+        self.cfg = cfg
+        self.worker = worker
+        self.reader = CameraReader(cfg, on_state=worker.camera_state_changed)
+        self.tracker = IouTracker(worker.config.tracker)
+        self.lifecycle = HazardLifecycle(
+            worker.config.site_id, cfg.id, worker.detector.model, worker.config.lifecycle
+        )
+        self.motion = MotionGate(cfg.motion)
+        self.detector = with_tiles(worker.detector, cfg.tiles)
+        self.protection = self._load_references(cfg, worker.config.protection)
+        self._detects_protection = any(
+            c in PROTECTION_CLASSES for c in worker.detector.card.classes
+        )
+        if worker.config.protection.mode != "reference" and not self._detects_protection:
+            raise ValueError(
+                f"protection.mode is {worker.config.protection.mode!r} but the model "
+                f"{worker.detector.card.name} has no guardrail/safety_net classes"
+            )
+        clip_len = max(1, int(worker.config.evidence.clip_seconds * cfg.detect_fps))
+        self.recent: deque[Any] = deque(maxlen=clip_len)
+        self.detected = 0
+        self.events = 0
+        self.inference_ms = 0.0
+        self.latency_ms: deque[float] = deque(maxlen=200)  # capture -> into the outbox
+        self.frame_size = (1, 1)
+        self._rate_mark = (time.monotonic(), 0, 0)
+        tax = default_taxonomy()
+        self._occluder_ids = [tax.id_of(n) for n in ("person", "hardhat", "head", "vest")]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"analyse-{cfg.id}", daemon=True)
+
+    @staticmethod
+    def _load_references(
+        cfg: CameraConfig, check: ProtectionCheckConfig
+    ) -> dict[str, ProtectionReference]:
+        protected = [z for z in cfg.zones if z.protected]
+        if not protected or cfg.reference_image is None:
+            if protected and check.mode != "detector":
+                log.warning(
+                    "camera %s: protected zones but no reference_image: protection "
+                    "integrity is not checked (run `siteguard commission`)",
+                    cfg.id,
+                )
+            return {}
+        image = cv2.imread(str(cfg.reference_image))
+        if image is None:
+            raise FileNotFoundError(
+                f"camera {cfg.id}: reference image {cfg.reference_image} is missing or unreadable"
+            )
+        return {z.id: ProtectionReference(image, z.polygon, check) for z in protected}
+
+    def set_zones(self, zones: list[Zone]) -> None:
+        """New zones (drawn in the console) while the camera runs: from the next frame on.
+        Protected zones are checked against the commissioned reference view."""
+        self.protection = self._load_references(
+            self.cfg.model_copy(update={"zones": zones}), self.worker.config.protection
+        )
+        self.cfg.zones = zones
+
+    def start(self) -> None:
+        self.reader.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.reader.stop()
+        now = time.time()
+        for ev in self.lifecycle.close_all(
+            time.monotonic(), datetime.fromtimestamp(now, UTC), (1, 1)
+        ):
+            self.worker.publisher.send_event(ev.model_copy(update={"frame_width": ev.frame_width}))
+
+    def _run(self) -> None:
+        period = 1.0 / self.cfg.detect_fps
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception:  # one bad frame must not stop the camera
+                log.exception("camera %s: analysis failed on a frame", self.cfg.id)
+            next_due = max(next_due + period, time.monotonic())
+            self._stop.wait(max(0.0, next_due - time.monotonic()))
+
+    def step(self) -> list[HazardEvent]:
+        frame = self.reader.latest()
+        if frame is None or not self.motion.should_detect(frame.image, frame.t):
+            return []
+        w = self.worker
+        t0 = time.perf_counter()
+        with w.detector_lock:
+            dets = self.detector.detect([frame.image])[0]
+        ms = (time.perf_counter() - t0) * 1000
+        self.inference_ms = ms if not self.detected else 0.9 * self.inference_ms + 0.1 * ms
+        self.detected += 1
+        dets = self.tracker.update(dets, frame.t)
+        violations = evaluate(dets, w.config.rules)
+        h, wd = frame.image.shape[:2]
+        self.frame_size = (wd, h)
+        gone = self._protection_gone(frame.image, dets)
+        obs = observations(dets, violations, self.cfg.zones, w.config.zone_rules, (wd, h), gone)
+        self.recent.append(frame.image)
+        wall = datetime.fromtimestamp(frame.wall, UTC)
+        events = self.lifecycle.observe(obs, frame.t, wall, (wd, h))
+        out = []
+        for ev in events:
+            if ev.state is not EventState.END:
+                img = annotate(
+                    frame.image, dets, violations, blur_faces=w.config.evidence.blur_faces
+                )
+                uri = w.evidence.save_snapshot(ev.event_id, ev.seq, img)
+                if ev.state is EventState.START:
+                    w.evidence.save_clip(ev.event_id, list(self.recent), self.cfg.detect_fps)
+                ev = ev.model_copy(update={"evidence_uri": uri, "evidence_missing": uri is None})
+            w.publisher.send_event(ev)
+            self.latency_ms.append((time.monotonic() - frame.t) * 1000)
+            self.events += 1
+            out.append(ev)
+        return out
+
+    def _protection_gone(self, image: Any, dets: Any) -> dict[str, float]:
+        """Protected zones whose protection is missing now: zone id -> integrity score.
+
+        By ``protection.mode``: the commissioned reference view, a protection detector
+        (a model with guardrail/safety_net classes), or both agreeing."""
+        check = self.worker.config.protection
+        h, w = image.shape[:2]
+        occluders = dets.xyxy[np.isin(dets.class_id, self._occluder_ids)]
+        out = {}
+        near = None  # the live edge map, shared by every zone of this camera
+        for zone in (z for z in self.cfg.zones if z.protected):
+            ref = self.protection.get(zone.id)
+            if ref is not None and near is None:
+                near = ref.live_structure(image)
+            score = ref.score(image, occluders, near) if ref is not None else None
+            by_reference = None if score is None else score < check.min_score
+            by_detector = (
+                (not protection_seen(dets, zone.polygon, w, h))
+                if self._detects_protection
+                else None
+            )
+            verdicts = [v for v in (by_reference, by_detector) if v is not None]
+            gone = {"reference": by_reference, "detector": by_detector}.get(
+                check.mode,
+                bool(verdicts) and all(verdicts),  # both: missing when all agree
+            )
+            if gone:
+                out[zone.id] = score if score is not None else 0.0
+        return out
+
+    def rates(self) -> tuple[float, float]:
+        """Frames per second read and analysed since the previous call."""
+        now = time.monotonic()
+        t, read, done = self._rate_mark
+        self._rate_mark = (now, self.reader.frames_read, self.detected)
+        dt = max(now - t, 1e-9)
+        return (self.reader.frames_read - read) / dt, (self.detected - done) / dt
+
+    def stats(self) -> dict[str, Any]:
+        r = self.reader
+        lat = sorted(self.latency_ms)
+        return {
+            "camera_id": self.cfg.id,
+            "state": r.state.value,
+            "frames_in": r.frames_read,
+            "frames_detected": self.detected,
+            "frames_dropped": r.frames_dropped,
+            "motion_skipped": self.motion.skipped,
+            "reconnects": r.reconnects,
+            "inference_ms": round(self.inference_ms, 1),
+            "events": self.events,
+            "open_hazards": self.lifecycle.open_hazards,
+            "latency_p50_ms": round(lat[len(lat) // 2], 1) if lat else None,
+            "latency_p95_ms": round(lat[int(len(lat) * 0.95)], 1) if lat else None,
+        }

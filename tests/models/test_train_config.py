@@ -1,0 +1,30 @@
+"""The training config files: every shipped config validates, and a learning rate that
+ultralytics would silently ignore is refused with the reason."""
+
+import pytest
+from pydantic import ValidationError
+
+from siteguard.models.training.train_config import TrainConfig
+from tests.support.paths import REPO
+
+CONFIGS = sorted((REPO / "models" / "training" / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_validate(path):
+    config = TrainConfig.load(path)
+    assert config.name.startswith("siteguard-")
+
+
+def test_lr0_without_a_named_optimizer_is_refused():
+    with pytest.raises(ValidationError, match="optimizer: AdamW"):
+        TrainConfig(name="x", model="yolov8n.yaml", lr0=0.001)
+    assert TrainConfig(name="x", model="y.pt", optimizer="AdamW", lr0=0.001).lr0 == 0.001
+
+
+def test_a_second_stage_has_its_own_run_folder():
+    stage2 = TrainConfig.load(REPO / "models/training/configs/ppe-s-cpu-stage2.yaml")
+    first = TrainConfig.load(REPO / "models/training/configs/ppe-s-cpu.yaml")
+    assert stage2.name == first.name  # ships under the same name, as a new version
+    assert stage2.run != first.name  # so its run does not overwrite the weights it starts from
+    assert first.name in stage2.model

@@ -1,0 +1,51 @@
+"""Real-browser helpers: the API served by uvicorn in a thread, headless Debian Chromium
+driven by Selenium through Debian's chromedriver (nothing downloaded)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from siteguard.demo.ports import free_port, wait_port
+
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+
+@contextmanager
+def served(app):
+    """Run `app` on a free loopback port; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert wait_port(port, 20), "the API did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def chromium(width: int = 1280, height: int = 900) -> webdriver.Chrome:
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager download
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--window-size={width},{height}")
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
