@@ -32,7 +32,7 @@ FROM base AS edge
 COPY --from=build /opt/siteguard/venv /opt/siteguard/venv
 ENV PATH=/opt/siteguard/venv/bin:$PATH
 # the bundled sample clip at a fixed path (compose.yaml's sample site watches it)
-RUN ln -s "$(python -c 'from siteguard.models.registry import sample_video_path; print(sample_video_path())')" \
+RUN ln -s "$(python -c 'from siteguard.demo.sample import sample_video_path; print(sample_video_path())')" \
     /opt/siteguard/sample-site.mp4
 USER siteguard
 WORKDIR /var/lib/siteguard

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -19,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from siteguard.demo.ports import free_port
 
@@ -27,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 OFFICIAL = ("python:3.11-slim", "eclipse-mosquitto:2", "postgres:16")
 PROJECT = {
     "name": "Compose test site",
+    "evidence_base_url": "http://edge:8090/evidence/",  # the only box evidence comes from
     "address": "深圳市福田区测试路1号",
     "permit_no": "T-0001",
     "policy_no": "AZX-T-0001",
@@ -35,6 +39,14 @@ PROJECT = {
     "responsible_person": "李工",
     "responsible_phone": "138-0000-0001",
     "jurisdiction": "福田区住建局",
+}
+
+
+# compose.yaml's broker is locked and takes both logins' passwords from the environment
+# (every compose command needs them, `build` too): new random ones for each run
+MQTT_PASSWORDS = {
+    "SITEGUARD_EDGE_MQTT_PASSWORD": secrets.token_urlsafe(18),
+    "SITEGUARD_API_MQTT_PASSWORD": secrets.token_urlsafe(18),
 }
 
 
@@ -81,6 +93,7 @@ class Stack:
     env: dict[str, str]
     compose: list[str]
     api_ports: tuple[int, int]
+    mqtt_port: int
     admin_key: str = ""
 
     def run(self, *args: str, timeout: float = 600, check: bool = True):
@@ -115,7 +128,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def images() -> dict[str, str]:
-    env = {**os.environ, **base_images()}
+    env = {**os.environ, **base_images(), **MQTT_PASSWORDS}
     started = time.monotonic()
     built = sh(*compose_command(), "build", env=env, timeout=1200, check=False)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
@@ -126,14 +139,15 @@ def images() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def stack(images: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Stack]:
     ports = (free_port(), free_port())
+    mqtt_port = free_port()
     env = {
         **images,
         "COMPOSE_PROJECT_NAME": f"sgtest{uuid.uuid4().hex[:8]}",
-        "SITEGUARD_MQTT_PORT": str(free_port()),
+        "SITEGUARD_MQTT_PORT": str(mqtt_port),
         "SITEGUARD_API_PORT": str(ports[0]),
         "SITEGUARD_API2_PORT": str(ports[1]),
     }
-    stack = Stack(env, compose_command(), ports)
+    stack = Stack(env, compose_command(), ports, mqtt_port)
     stack.run("up", "-d")
     try:
         stack.wait_healthy("postgres", "api-1", "api-2", "edge")
@@ -223,6 +237,50 @@ def test_the_stack_turns_the_sample_camera_into_a_notice_with_evidence(stack, tm
     # evidence: the API fetches it from the edge container (http://edge:8090/...)
     photo = stack.api(1, "GET", f"/api/v1/hazards/{hazards[0]['id']}/evidence.jpg")
     assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"
+
+
+def mqtt_login(port: int, username: str | None = None, password: str | None = None) -> str:
+    """The broker's answer to one MQTT 5 CONNECT from the host ("Success", "Not authorized")."""
+    answers: list[str] = []
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"sgtest-{uuid.uuid4().hex[:8]}",
+        protocol=mqtt.MQTTv5,
+    )
+    if username is not None:
+        client.username_pw_set(username, password)
+    client.on_connect = lambda _c, _u, _f, reason, _p: answers.append(str(reason))
+    client.connect("127.0.0.1", port, keepalive=10)
+    deadline = time.monotonic() + 15
+    while not answers and time.monotonic() < deadline:
+        client.loop(0.2)
+    client.disconnect()
+    assert answers, "the broker never answered the CONNECT"
+    return answers[0]
+
+
+def test_the_broker_refuses_anonymous_clients_and_wrong_passwords(stack, tmp_path):
+    """compose.yaml's broker is locked: only the logins broker-users wrote get in (that the
+    edge's events still become hazards with its login is the test above), and compose has no
+    default password to fall back on."""
+    port = stack.mqtt_port
+    api_password = stack.env["SITEGUARD_API_MQTT_PASSWORD"]
+    assert mqtt_login(port) == "Not authorized"
+    assert mqtt_login(port, "siteguard-api", api_password + "x") == "Not authorized"
+    assert mqtt_login(port, "edge-demo-site", api_password) == "Not authorized"
+    assert mqtt_login(port, "siteguard-api", api_password) == "Success"
+    edge_password = stack.env["SITEGUARD_EDGE_MQTT_PASSWORD"]
+    assert mqtt_login(port, "edge-demo-site", edge_password) == "Success"
+    # the broker found its password and ACL files private (newer Mosquitto warns about, or
+    # refuses, files that others can read or that another user owns)
+    log = stack.run("logs", "--no-color", "mosquitto").stdout
+    assert "Warning: File" not in log, log[-2000:]
+    unset = {k: v for k, v in stack.env.items() if k not in MQTT_PASSWORDS}
+    (tmp_path / "empty.env").write_text("")  # not a .env a developer may keep here
+    r = sh(
+        *stack.compose, "--env-file", str(tmp_path / "empty.env"), "config", env=unset, check=False
+    )
+    assert r.returncode != 0 and "set the MQTT passwords first" in r.stderr, r.stderr
 
 
 def stored(stack: Stack) -> tuple[int, int, int]:
