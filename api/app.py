@@ -11,12 +11,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException  # FastAPI's and Starlette's own (404, 405, 400)
 
+from siteguard.api.access.body_limit import BodyLimit
 from siteguard.api.bulletin.routes import router as regulator_router
 from siteguard.api.console.deps import LoginRequired, render
 from siteguard.api.console.routes import router as console_router
@@ -37,6 +40,8 @@ class HealthOut(BaseModel):
     database: bool
     mqtt_connected: bool
     ingest: dict[str, int]
+    ingest_lag_s: float
+    healthy: bool
 
 
 def _error(request: Request, status: int, detail: Any) -> Response:
@@ -63,6 +68,7 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         "Every /api/v1 call needs `Authorization: Bearer <key>` (`siteguard api-key add`).",
     )
     app.state.services = services
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     for router in (
         intake_router,
         hazard_router,
@@ -79,8 +85,10 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         return RedirectResponse("/console/", 303)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(r: Request, exc: RequestValidationError) -> Response:
         errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:20]]
+        if r.url.path.startswith("/console/"):
+            return _error(r, 422, "; ".join(errors))
         return JSONResponse(
             status_code=422, content={"error": "invalid request", "details": errors}
         )
@@ -93,22 +101,38 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
     async def _http_error(r: Request, exc: HTTPException) -> Response:
         return _error(r, exc.status_code, exc.detail)
 
+    @app.exception_handler(DataError)
+    async def _data_error(r: Request, exc: DataError) -> Response:
+        # a value the database cannot hold that validation let through: the request's fault
+        return _error(r, 422, f"a value does not fit the database: {str(exc.orig)[:200]}")
+
+    @app.exception_handler(Exception)
+    async def _server_error(r: Request, exc: Exception) -> Response:
+        return _error(r, 500, f"internal error ({type(exc).__name__}); it has been logged")
+
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, _exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
 
     @app.get(
         "/healthz",
-        summary="Liveness: database reachable, MQTT consumer connected",
+        summary="Liveness: database reachable, MQTT consumer connected, ingest not stuck "
+        "(503 when the oldest unacknowledged message is older than mqtt.max_lag_s)",
         response_model=HealthOut,
         tags=["operations"],
     )
-    def health(db: Db, services: ServicesDep) -> dict[str, Any]:
-        return {
+    def health(db: Db, services: ServicesDep) -> Any:
+        lag = services.mqtt.lag_s() if services.mqtt else 0.0
+        body = {
             "database": db.execute(text("SELECT 1")).scalar() == 1,
             "mqtt_connected": bool(services.mqtt and services.mqtt.connected.is_set()),
             "ingest": dict(services.ingestor.counts),
+            "ingest_lag_s": round(lag, 3),
+            "healthy": lag <= settings.mqtt.max_lag_s,
         }
+        # stuck ingest (a message taken from the broker and not stored for too long) makes
+        # the replica unhealthy, so an orchestrator restarts it and the broker redelivers
+        return body if body["healthy"] else JSONResponse(status_code=503, content=body)
 
     @app.get(
         "/metrics",
@@ -131,6 +155,13 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         ).all()
         lines.append("# TYPE siteguard_false_alarms_total counter")
         lines += [f'siteguard_false_alarms_total{{type="{t}"}} {n}' for t, n in false_alarms]
+        # evidence the API would not fetch or keep (not the site's edge box, too slow, too
+        # large, not a picture or clip): see api/hazards/evidence.py
+        lines.append("# TYPE siteguard_evidence_refused_total counter")
+        lines += [
+            f'siteguard_evidence_refused_total{{reason="{r}"}} {n}'
+            for r, n in services.evidence_refusals.counts().items()
+        ]
         return "\n".join(lines) + "\n"
 
     return app

@@ -10,10 +10,10 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, UploadFile
+from fastapi import Depends, Path, Query, Request, UploadFile
 from sqlalchemy.orm import Session, sessionmaker
 
-from siteguard.api.access.keys import Principal, hash_key, key_principal
+from siteguard.api.access.keys import Principal, authenticate, hash_key
 from siteguard.api.access.sessions import SESSION_COOKIE, session_principal
 from siteguard.api.errors import Forbidden, Unauthorized
 from siteguard.api.intake.events import Ingestor
@@ -59,6 +59,11 @@ Db = Annotated[Session, Depends(get_session)]
 # Record ids in paths: positive and within a signed 32-bit integer (SQLite and PostgreSQL
 # both store them), so an absurd id is a 422, never a database overflow.
 RecordId = Annotated[int, Path(ge=1, le=2_147_483_647, description="record id")]
+# Site and camera ids in paths: what the edge's site.yaml allows (and the columns hold)
+IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+SiteId = Annotated[str, Path(pattern=IDENT, description="the edge's site id")]
+CameraId = Annotated[str, Path(pattern=IDENT, description="camera id")]
+SiteFilter = Annotated[str | None, Query(pattern=IDENT, description="only this site")]
 
 
 def console_login(
@@ -74,7 +79,9 @@ def console_login(
 
 def principal(request: Request, sessions: Sessions) -> Principal:
     """The caller: an API key (``Authorization: Bearer``) or a console session cookie. A
-    cookie-authenticated change must carry the session's CSRF token (X-CSRF-Token)."""
+    cookie-authenticated change must carry the session's CSRF token (X-CSRF-Token). A
+    revoked or expired key is refused (401); a call the role may never make, whatever
+    its scope, is refused here for every route (403, `Principal.check_route`)."""
     header = request.headers.get("authorization", "")
     key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     if not key:
@@ -86,12 +93,12 @@ def principal(request: Request, sessions: Sessions) -> Principal:
             request.headers.get("x-csrf-token", ""), csrf
         ):
             raise Forbidden("missing or wrong CSRF token")
-        return who
-    with sessions() as s:
-        found = key_principal(s, hash_key(key))
-    if found is None:
-        raise Unauthorized("unknown API key")
-    return found
+    else:
+        with sessions() as s:
+            who = authenticate(s, hash_key(key))
+    route = request.scope.get("route")
+    who.check_route(request.method, str(getattr(route, "path", request.url.path)))
+    return who
 
 
 Caller = Annotated[Principal, Depends(principal)]

@@ -10,10 +10,12 @@ import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from siteguard.api.hazards.evidence import EvidenceRefusals
 from siteguard.api.intake.events import Ingestor
 from siteguard.api.intake.mqtt import MqttIngest
 from siteguard.api.platform.escalation import escalate_overdue
 from siteguard.api.platform.push import Pusher
+from siteguard.api.records.anchors import ANCHOR_FILE, publish_anchor
 from siteguard.api.risk.bands import check_bands
 from siteguard.api.settings import ApiSettings
 from siteguard.api.store.db import create_schema, make_engine, make_sessions
@@ -26,7 +28,10 @@ class Services:
         create_schema(self.engine)
         self.sessions: sessionmaker[Session] = make_sessions(self.engine)
         self.ingestor = Ingestor(
-            self.sessions, settings.hazard_window_s, settings.max_payload_bytes
+            self.sessions,
+            settings.hazard_window_s,
+            settings.max_payload_bytes,
+            settings.max_messages_per_site_per_minute,
         )
         self.mqtt = (
             MqttIngest(settings.mqtt, self.ingestor, replica) if settings.mqtt.enabled else None
@@ -38,11 +43,17 @@ class Services:
             periodic=self.escalate,
         )
 
+        self.evidence_refusals = EvidenceRefusals()  # /metrics
         self._last_risk_check = 0.0
+        self._last_anchor = time.monotonic()  # the first anchor an interval after start
 
     def escalate(self) -> None:
-        """The pusher's periodic job: overdue escalations, and premium bands now and then."""
+        """The pusher's periodic job: overdue escalations, premium bands and audit anchors
+        now and then."""
         escalate_overdue(self.sessions)
+        if time.monotonic() - self._last_anchor >= self.settings.audit_anchor_s:
+            self._last_anchor = time.monotonic()
+            publish_anchor(self.sessions, self.settings.data_dir / ANCHOR_FILE)
         if time.monotonic() - self._last_risk_check >= self.settings.risk_check_s:
             self._last_risk_check = time.monotonic()
             check_bands(self.sessions, self.settings)

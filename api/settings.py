@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from siteguard.api.notices.measures import DeadlinePolicy
 from siteguard.api.platform.push import PushSettings
@@ -25,6 +27,31 @@ class MqttIngestSettings(BaseModel):
     batch_wait_s: float = Field(
         0.05, ge=0, le=1, description="How long a batch waits to fill before it is stored"
     )
+    max_lag_s: float = Field(
+        60.0,
+        gt=0,
+        description="/healthz turns unhealthy (503) when the oldest message taken from the "
+        "broker and not yet stored is older than this",
+    )
+    username: str | None = Field(None, description="The API's broker login (a locked broker)")
+    password: SecretStr | None = None
+    tls: bool = Field(False, description="TLS to the broker (port 8883 by convention)")
+    ca_file: Path | None = Field(None, description="CA bundle for the broker's certificate")
+
+
+class EvidenceFetchSettings(BaseModel):
+    """What the API accepts from a site's edge box when it fetches evidence to keep."""
+
+    model_config = ConfigDict(extra="forbid")
+    picture_max_bytes: int = Field(5 * 1024 * 1024, gt=0, description="Larger pictures: refused")
+    clip_max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Larger clips: refused")
+    picture_deadline_s: float = Field(
+        3.0, gt=0, le=60, description="Whole fetch of a picture (connect to last byte)"
+    )
+    clip_deadline_s: float = Field(15.0, gt=0, le=300, description="Whole fetch of a clip")
+    max_pixels: int = Field(
+        40_000_000, gt=0, description="Pictures (and clip frames) with more pixels: refused"
+    )
 
 
 class ApiSettings(BaseModel):
@@ -39,13 +66,35 @@ class ApiSettings(BaseModel):
     max_payload_bytes: int = Field(
         256 * 1024, gt=0, description="Larger messages are dead-lettered"
     )
+    max_messages_per_site_per_minute: int = Field(
+        1200,
+        gt=0,
+        description="More from one site in a minute are refused and counted (over_rate); a "
+        "box of 8 cameras sends about 60 status/stats messages and a few events a minute",
+    )
     deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
     data_dir: Path = Field(Path("api-data"), description="Proof photos and other uploaded files")
+    evidence: EvidenceFetchSettings = Field(default_factory=EvidenceFetchSettings)
+    proof_max_pixels: int = Field(
+        40_000_000, gt=0, description="Proof photos with more pixels are refused (413)"
+    )
+    max_body_bytes: int = Field(
+        25 * 1024 * 1024,
+        gt=0,
+        description="Request bodies larger than this are refused (413) before they are read; "
+        "25 MB carries a reply with 5-10 phone photos (2-5 MB each, 10 MB at most per photo)",
+    )
     push: PushSettings = Field(default_factory=PushSettings)
     risk: dict[str, RiskSettings] = Field(
         default_factory=lambda: {"default": RiskSettings()},
         description="Premium base rate, band and model weights per province/product; a "
         "project names its product (`risk_product`), 'default' otherwise",
+    )
+    audit_anchor_s: float = Field(
+        3600.0,
+        gt=0,
+        description="How often the audit chain's end is written to data_dir/"
+        "audit-anchors.jsonl and pushed to the supervision platform (audit.anchor)",
     )
     risk_check_s: float = Field(
         3600.0, gt=0, description="How often premium bands are recomputed (changes are pushed)"
@@ -60,19 +109,74 @@ class ApiSettings(BaseModel):
     def risk_for(self, product: str) -> RiskSettings:
         return self.risk.get(product) or self.risk.get("default") or RiskSettings()
 
+    @model_validator(mode="after")
+    def _no_default_secret_with_push(self) -> ApiSettings:
+        secret = self.push.secret.get_secret_value()
+        if self.push.url and secret.strip().lower() in DEFAULT_SECRETS:
+            raise ValueError(
+                "push.secret: a platform URL is set but the HMAC secret is empty or the "
+                "default; set SITEGUARD_PUSH_SECRET or push.secret to the platform's"
+            )
+        return self
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
-        """SITEGUARD_DATABASE_URL, SITEGUARD_MQTT_HOST/PORT/PREFIX, SITEGUARD_MQTT_ENABLED,
-        SITEGUARD_MQTT_BATCH_SIZE, SITEGUARD_MQTT_BATCH_WAIT_S."""
+        """The environment alone (see `load`)."""
+        return cls.load(None, env)
+
+    @classmethod
+    def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> ApiSettings:
+        """Settings from an api.yaml (validated, unknown keys refused), then the environment
+        variables in `ENV` on top; SettingsError says which key is wrong and why."""
         e = os.environ if env is None else env
-        mqtt = MqttIngestSettings(
-            enabled=e.get("SITEGUARD_MQTT_ENABLED", "1") not in {"0", "false", "no"},
-            host=e.get("SITEGUARD_MQTT_HOST", "127.0.0.1"),
-            port=int(e.get("SITEGUARD_MQTT_PORT", "1883")),
-            prefix=e.get("SITEGUARD_MQTT_PREFIX", "siteguard"),
-            batch_size=int(e.get("SITEGUARD_MQTT_BATCH_SIZE", "200")),
-            batch_wait_s=float(e.get("SITEGUARD_MQTT_BATCH_WAIT_S", "0.05")),
-        )
-        return cls(
-            database_url=e.get("SITEGUARD_DATABASE_URL", "sqlite:///siteguard.db"), mqtt=mqtt
-        )
+        doc: dict[str, Any] = {}
+        if path is not None:
+            try:
+                loaded = yaml.safe_load(Path(path).read_text("utf-8"))
+            except OSError as exc:
+                raise SettingsError(f"{path}: cannot read: {exc}") from exc
+            except yaml.YAMLError as exc:
+                raise SettingsError(f"{path}: not valid YAML: {exc}") from exc
+            if loaded is not None and not isinstance(loaded, dict):
+                raise SettingsError(f"{path}: expected a mapping of settings")
+            doc = loaded or {}
+        for var, dotted in ENV.items():
+            if var in e:
+                node = doc
+                *parents, leaf = dotted.split(".")
+                for key in parents:
+                    node = node.setdefault(key, {})
+                node[leaf] = e[var]
+        try:
+            return cls.model_validate(doc)
+        except ValidationError as exc:
+            where = str(path) if path else "environment"
+            lines = [f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in exc.errors()]
+            raise SettingsError(
+                f"{where}: invalid API settings:\n  " + "\n  ".join(lines)
+            ) from None
+
+
+class SettingsError(ValueError):
+    """The API's settings cannot be used; the message says which and why."""
+
+
+DEFAULT_SECRETS = {"", "change-me", "changeme", "secret"}
+
+# environment variable -> setting (they override api.yaml)
+ENV = {
+    "SITEGUARD_DATABASE_URL": "database_url",
+    "SITEGUARD_DATA_DIR": "data_dir",
+    "SITEGUARD_MQTT_ENABLED": "mqtt.enabled",
+    "SITEGUARD_MQTT_HOST": "mqtt.host",
+    "SITEGUARD_MQTT_PORT": "mqtt.port",
+    "SITEGUARD_MQTT_PREFIX": "mqtt.prefix",
+    "SITEGUARD_MQTT_BATCH_SIZE": "mqtt.batch_size",
+    "SITEGUARD_MQTT_BATCH_WAIT_S": "mqtt.batch_wait_s",
+    "SITEGUARD_MQTT_USERNAME": "mqtt.username",
+    "SITEGUARD_MQTT_PASSWORD": "mqtt.password",
+    "SITEGUARD_MQTT_TLS": "mqtt.tls",
+    "SITEGUARD_MQTT_CA_FILE": "mqtt.ca_file",
+    "SITEGUARD_PUSH_URL": "push.url",
+    "SITEGUARD_PUSH_SECRET": "push.secret",
+}

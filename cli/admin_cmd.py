@@ -1,11 +1,14 @@
-"""`siteguard api-key add` and `siteguard audit verify|export-anchor`: administration."""
+"""`siteguard api-key add|list|revoke`, `site import`, `audit verify`, `archive export`:
+administration."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 
 def add_db_argument(p: argparse.ArgumentParser) -> None:
@@ -34,13 +37,38 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--sites", default="", help="contractor/edge: comma-separated site ids")
     add.add_argument("--jurisdiction", default="", help="regulator: its jurisdiction")
     add.add_argument("--insurer", default="", help="insurer/inspector: the insurer's name")
+    expiry = add.add_mutually_exclusive_group()
+    expiry.add_argument(
+        "--expires-days", type=int, default=None, metavar="N", help="refused N days from now"
+    )
+    expiry.add_argument(
+        "--expires",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="refused from the start of this day (China time)",
+    )
     add.set_defaults(func=run_key_add)
+    ls = ksub.add_parser("list", help="every key: name, role, scope, created, expires, revoked")
+    add_db_argument(ls)
+    ls.set_defaults(func=run_key_list)
+    rv = ksub.add_parser("revoke", help="refuse a key from now on (its console sessions too)")
+    add_db_argument(rv)
+    rv.add_argument("key", metavar="NAME_OR_ID", help="the key's id, or every key of this name")
+    rv.set_defaults(func=run_key_revoke)
 
     a = sub.add_parser("audit", help="verify the hash-chained audit log")
     asub = a.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     v = asub.add_parser("verify", help="detect altered, deleted or truncated audit records")
     add_db_argument(v)
-    v.add_argument("--anchor", default=None, help="last hash recorded earlier (catches truncation)")
+    v.add_argument(
+        "--anchor", default=None, help="an anchor recorded earlier (<id>:<hash>, or a hash)"
+    )
+    v.add_argument(
+        "--anchors",
+        type=Path,
+        default=None,
+        help="the API's audit-anchors.jsonl (or the platform's copy): every anchor checked",
+    )
     v.set_defaults(func=run_verify)
 
     si = sub.add_parser("site", help="import a site's cameras and zones from its edge site.yaml")
@@ -67,23 +95,90 @@ def _sessions(url: str):  # type: ignore[no-untyped-def]
     return make_sessions(engine)
 
 
+def _expiry(args: argparse.Namespace) -> datetime | None:
+    """--expires-days N / --expires YYYY-MM-DD as a UTC time (None: no expiry)."""
+    from siteguard.api.store.clock import CHINA
+
+    if args.expires_days is not None:
+        if args.expires_days < 1:
+            raise ValueError("--expires-days must be at least 1")
+        return datetime.now(UTC) + timedelta(days=args.expires_days)
+    if args.expires is not None:
+        try:
+            day = date.fromisoformat(args.expires)
+        except ValueError:
+            raise ValueError(f"--expires {args.expires!r} is not a date (YYYY-MM-DD)") from None
+        return datetime.combine(day, time(), CHINA).astimezone(UTC)
+    return None
+
+
 def run_key_add(args: argparse.Namespace) -> int:
     from siteguard.api.access.keys import create_key
+    from siteguard.api.store.clock import iso
 
-    sessions = _sessions(args.db)
-    with sessions.begin() as s:
-        key = create_key(
-            s,
-            args.name,
-            args.role,
-            [x for x in args.sites.split(",") if x],
-            args.jurisdiction,
-            args.insurer,
-        )
+    try:
+        expires = _expiry(args)
+        sessions = _sessions(args.db)
+        with sessions.begin() as s:
+            key = create_key(
+                s,
+                args.name,
+                args.role,
+                [x for x in args.sites.split(",") if x],
+                args.jurisdiction,
+                args.insurer,
+                expires,
+            )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(key)
+    until = f", expires {iso(expires)}" if expires else ""
     print(
-        f"({args.role} key for {args.name}; store it now, it is not shown again)", file=sys.stderr
+        f"({args.role} key for {args.name}{until}; store it now, it is not shown again)",
+        file=sys.stderr,
     )
+    return 0
+
+
+def _scope(row: Any) -> str:
+    if row.role in ("contractor", "edge"):
+        return f"sites={row.site_ids}"
+    if row.role == "regulator":
+        return f"jurisdiction={row.jurisdiction}"
+    if row.role in ("insurer", "inspector"):
+        return f"insurer={row.insurer}"
+    return "all"
+
+
+def run_key_list(args: argparse.Namespace) -> int:
+    """One line per key (tab-separated, with a header); never the key, nor its hash."""
+    from siteguard.api.access.keys import list_keys
+    from siteguard.api.store.clock import iso_or_none
+
+    with _sessions(args.db)() as s:
+        rows = list_keys(s)
+    print("id\tname\trole\tscope\tcreated\texpires\trevoked")
+    for r in rows:
+        times = (iso_or_none(t) or "-" for t in (r.created_at, r.expires_at, r.revoked_at))
+        print("\t".join([str(r.id), r.name, r.role, _scope(r), *times]))
+    return 0
+
+
+def run_key_revoke(args: argparse.Namespace) -> int:
+    from siteguard.api.access.keys import revoke_keys
+    from siteguard.api.errors import NotFound
+    from siteguard.api.store.clock import iso
+
+    try:
+        with _sessions(args.db).begin() as s:
+            rows = revoke_keys(s, args.key)
+            done = [(r.id, r.name, r.role, iso(r.revoked_at)) for r in rows if r.revoked_at]
+    except NotFound as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    for key_id, name, role, at in done:
+        print(f"revoked key {key_id} ({role} {name}) at {at}")
     return 0
 
 
@@ -107,8 +202,6 @@ def run_site_import(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
     from siteguard.api.records.archive import export_archive
 
     until = datetime.fromisoformat(args.until) if args.until else None
@@ -123,14 +216,23 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from siteguard.api.records.audit import verify
+    from siteguard.api.records.anchors import read_anchor_file
+    from siteguard.api.records.audit import anchor_of, verify
+    from siteguard.api.records.consistency import table_problems
 
+    anchors, unreadable = read_anchor_file(args.anchors) if args.anchors else ([], [])
     with _sessions(args.db)() as s:
-        result = verify(s, args.anchor)
-    if result.ok:
-        print(f"audit chain intact: {result.records} records, last hash {result.last_hash}")
+        result = verify(s, args.anchor, anchors)
+        tables = table_problems(s)
+    problems = result.problems + unreadable + tables
+    if not problems:
+        print(
+            f"audit chain intact: {result.records} records, {len(anchors)} anchor(s) held, "
+            f"notices and hazards agree with it; anchor {anchor_of(result)}, "
+            f"last hash {result.last_hash}"
+        )
         return 0
     print(f"audit chain BROKEN ({result.records} records):", file=sys.stderr)
-    for p in result.problems:
+    for p in problems:
         print(f"  - {p}", file=sys.stderr)
     return 1

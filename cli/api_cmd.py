@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,10 +16,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "api",
         help="run the API: ingest hazard events (MQTT shared subscription, HTTP), serve hazards",
-        description="Settings come from the options, else SITEGUARD_DATABASE_URL, "
-        "SITEGUARD_MQTT_HOST, SITEGUARD_MQTT_PORT, SITEGUARD_MQTT_PREFIX, SITEGUARD_MQTT_ENABLED. "
-        "OpenAPI at /docs.",
+        description="Settings come from --config api.yaml (every key of docs/api.md "
+        "'Configuration'; unknown keys are refused), then the environment (SITEGUARD_DATABASE_URL, "
+        "SITEGUARD_DATA_DIR, SITEGUARD_MQTT_HOST/PORT/PREFIX/ENABLED/USERNAME/PASSWORD/TLS/"
+        "CA_FILE, SITEGUARD_PUSH_URL/SECRET), then the options. OpenAPI at /docs.",
     )
+    p.add_argument("--config", type=Path, default=None, help="api.yaml (see docs/api.md)")
     p.add_argument("--db", default=None, help="SQLAlchemy URL (default sqlite:///siteguard.db)")
     p.add_argument("--mqtt-host", default=None)
     p.add_argument("--mqtt-port", type=int, default=None)
@@ -40,9 +43,13 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from siteguard.api.app import create_app
-    from siteguard.api.settings import ApiSettings
+    from siteguard.api.settings import ApiSettings, SettingsError
 
-    settings = ApiSettings.from_env()
+    try:
+        settings = ApiSettings.load(args.config)
+    except SettingsError as exc:
+        print(f"siteguard api: {exc}", file=sys.stderr)
+        return 2
     mqtt = settings.mqtt.model_copy(
         update={
             k: v

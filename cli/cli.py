@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from siteguard import (
         admin_cmd,
         api_cmd,
+        broker_cmd,
         dataset_cmd,
         demo_cmd,
         detect_cmd,
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         edge_cmd,
         api_cmd,
         admin_cmd,
+        broker_cmd,
         report_cmd,
         dataset_cmd,
         train_cmd,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import secrets
 import shutil
 import signal
 import subprocess
@@ -19,10 +20,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
 
+from siteguard.broker_cmd import API_USER, acl_block, edge_user, locked_config, set_user
 from siteguard.demo.api import DemoApi
 from siteguard.demo.ports import free_port, wait_port
 from siteguard.demo.sample import sample_video_path
@@ -52,8 +55,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+@dataclass(frozen=True)
+class LocalBroker:
+    """The demo's locked broker: no anonymous clients; the edge may publish only under its
+    site, the API (and the demo's event viewer) may only read."""
+
+    port: int
+    edge_user: str
+    edge_password: str
+    api_user: str
+    api_password: str
+
+
 @contextlib.contextmanager
-def local_broker(workdir: Path) -> Iterator[int]:
+def local_broker(workdir: Path, site_id: str) -> Iterator[LocalBroker]:
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(exe).exists():
         raise RuntimeError(
@@ -61,9 +76,19 @@ def local_broker(workdir: Path) -> Iterator[int]:
             "./scripts/siteguard wrapper does this for `demo`)"
         )
     port = free_port()
+    broker = LocalBroker(
+        port, edge_user(site_id), secrets.token_urlsafe(12), API_USER, secrets.token_urlsafe(12)
+    )
+    passwd, acl = workdir / "mosquitto.passwd", workdir / "mosquitto.acl"
+    for user, password, site in (
+        (broker.edge_user, broker.edge_password, site_id),
+        (broker.api_user, broker.api_password, None),
+    ):
+        set_user(passwd, acl, user, password, acl_block(user, "siteguard", site))
+    workdir.chmod(0o755)  # a broker started as root reads its files as the mosquitto user
     conf = workdir / "mosquitto.conf"
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        locked_config(port, passwd, acl) + "persistence false\n"
         "max_inflight_messages 1000\n"  # the API stores and acknowledges in batches
     )
     # its own session: a Ctrl-C in the terminal reaches the demo only, which stops the edge
@@ -77,7 +102,7 @@ def local_broker(workdir: Path) -> Iterator[int]:
     try:
         if not wait_port(port):
             raise RuntimeError("the local mosquitto broker did not start")
-        yield port
+        yield broker
     finally:
         proc.terminate()
         proc.wait(10)
@@ -112,7 +137,7 @@ def rtsp_stream(video: Path) -> Iterator[str | None]:
         proc.wait(10)
 
 
-def print_events(port: int, stop: threading.Event) -> None:
+def print_events(broker: LocalBroker, stop: threading.Event) -> None:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
@@ -136,9 +161,10 @@ def print_events(port: int, stop: threading.Event) -> None:
             print(f"  camera {st['camera_id']} {st['state']}: {st['detail']}", flush=True)
 
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="siteguard-demo-viewer")
+    client.username_pw_set(broker.api_user, broker.api_password)  # a reader, like the API
     client.on_connect = lambda c, *_: c.subscribe("siteguard/#", qos=1)
     client.on_message = on_message
-    client.connect("127.0.0.1", port)
+    client.connect("127.0.0.1", broker.port)
     client.loop_start()
     stop.wait()
     client.loop_stop()
@@ -162,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        local_broker(Path(tmp)) as port,
+        local_broker(Path(tmp), EdgeConfig.load(sample).site_id) as broker,
         contextlib.ExitStack() as stack,
     ):
         url = None if args.no_rtsp else stack.enter_context(rtsp_stream(video))
@@ -178,14 +204,22 @@ def run(args: argparse.Namespace) -> int:
             update={
                 "cameras": [camera],
                 "model": args.model or config.model,
-                "mqtt": config.mqtt.model_copy(update={"port": port}),
+                "mqtt": config.mqtt.model_copy(
+                    update={
+                        "port": broker.port,
+                        "username": broker.edge_user,
+                        "password": SecretStr(broker.edge_password),
+                    }
+                ),
                 "outbox": args.data / "outbox.db",
                 "evidence": config.evidence.model_copy(update={"dir": args.data / "evidence"}),
                 "http": config.http.model_copy(update={"port": 0}),
             }
         )
         worker = EdgeWorker(config)
-        api = DemoApi(args.data / "api", port, config.site_id).start()
+        api = DemoApi(
+            args.data / "api", broker.port, config.site_id, broker.api_user, broker.api_password
+        ).start()
         for cam_cfg in config.cameras:  # the console shows the cameras and their zones
             api.call(
                 "admin",
@@ -196,14 +230,15 @@ def run(args: argparse.Namespace) -> int:
                     "zones": [z.model_dump(mode="json") for z in cam_cfg.zones],
                 },
             )
-        viewer = threading.Thread(target=print_events, args=(port, stop), daemon=True)
+        viewer = threading.Thread(target=print_events, args=(broker, stop), daemon=True)
         viewer.start()
         worker.start()
+        api.register_edge_box(worker.evidence.config.base_url)  # its real port, known now
         threading.Thread(target=api.follow_first_notice, args=(stop,), daemon=True).start()
         print(
             f"SiteGuard demo: camera {camera.id} <- {url or video}\n"
-            f"  broker   mqtt://127.0.0.1:{port} "
-            f"(watch: mosquitto_sub -p {port} -t 'siteguard/#' -v)\n"
+            f"  broker   mqtt://127.0.0.1:{broker.port} (locked; watch: mosquitto_sub -p "
+            f"{broker.port} -u {broker.api_user} -P {broker.api_password} -t 'siteguard/#' -v)\n"
             f"  evidence http://127.0.0.1:{worker.http_port}/evidence/  health "
             f"http://127.0.0.1:{worker.http_port}/healthz\n"
             f"  model    {worker.detector.card.name} {worker.detector.card.version}\n"

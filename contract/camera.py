@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from siteguard.contract.clock import plausible_time
+
 
 class CameraState(StrEnum):
     CONNECTING = "connecting"
@@ -35,7 +37,14 @@ class CameraMessage(BaseModel):
     @field_validator("state")
     @classmethod
     def _short_state(cls, v: str) -> str:
-        return v[:16]
+        return v.replace("\x00", "")[:16] or "unknown"
+
+    @field_validator("at")
+    @classmethod
+    def _plausible(cls, v: datetime | None) -> datetime | None:
+        if v is not None and not plausible_time(v):
+            raise ValueError(f"{v.isoformat()} is not a plausible time")
+        return v
 
 
 class CameraStatus(CameraMessage):

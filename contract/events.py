@@ -14,9 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from siteguard.contract.clock import plausible_time
 from siteguard.contract.hazards import HazardLevel, HazardType
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: outbox_epoch and outbox_seq (end-to-end delivery)
+INT32_MAX = 2_147_483_647  # sequence numbers are stored as 32-bit integers
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
@@ -50,7 +52,11 @@ class HazardEvent(BaseModel):
     event_id: str = Field(
         pattern=r"^[A-Za-z0-9_-]{8,64}$", description="Stable for the whole life of the hazard"
     )
-    seq: int = Field(ge=0, description="0 for start, then +1 for every message of this event")
+    seq: int = Field(
+        ge=0,
+        le=INT32_MAX,
+        description="0 for start, then +1 for every message of this event",
+    )
     state: EventState
     site_id: Ident
     camera_id: Ident
@@ -60,8 +66,8 @@ class HazardEvent(BaseModel):
     score: float = Field(ge=0, le=1, description="Median violation score over the event so far")
     boxes: list[EventBox] = Field(default_factory=list, max_length=200)
     zones: list[Ident] = Field(default_factory=list, max_length=50)
-    frame_width: int = Field(gt=0)
-    frame_height: int = Field(gt=0)
+    frame_width: int = Field(gt=0, le=100_000)
+    frame_height: int = Field(gt=0, le=100_000)
     started_at: datetime = Field(description="Capture time of the first violating frame (UTC)")
     frame_time: datetime = Field(description="Capture time of the frame this message describes")
     ended_at: datetime | None = Field(None, description="Set on the end message")
@@ -70,6 +76,18 @@ class HazardEvent(BaseModel):
         False, description="Evidence could not be stored (e.g. disk full)"
     )
     model: ModelInfo
+    outbox_epoch: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="1.1: the edge outbox that numbered this message (new when the box's "
+        "outbox is replaced); with outbox_seq, what the API confirms (contract.delivery)",
+    )
+    outbox_seq: int | None = Field(
+        None,
+        ge=1,
+        le=INT32_MAX,
+        description="1.1: 1, 2, 3, ... per outbox epoch over all of the site's events",
+    )
 
     @field_validator("reason", "evidence_uri")
     @classmethod
@@ -84,6 +102,8 @@ class HazardEvent(BaseModel):
             t = getattr(self, name)
             if t is not None and t.tzinfo is None:
                 raise ValueError(f"{name} must carry a time zone (use UTC)")
+            if t is not None and not plausible_time(t):
+                raise ValueError(f"{name} {t.isoformat()} is not a plausible capture time")
         if (self.state is EventState.START) != (self.seq == 0):
             raise ValueError("seq must be 0 exactly on the start message")
         if self.state is EventState.END and self.ended_at is None:
@@ -102,7 +122,10 @@ class HazardEvent(BaseModel):
         return self.event_id, self.seq
 
     def to_json(self) -> str:
-        return self.model_dump_json(exclude_none=False)
+        """The wire form: every v1.0 field (nulls included); the 1.1 delivery numbers only
+        when set (the edge adds them as it sends)."""
+        unset = {f for f in ("outbox_epoch", "outbox_seq") if getattr(self, f) is None}
+        return self.model_dump_json(exclude_none=False, exclude=unset)
 
 
 def event_json_schema() -> dict[str, Any]:

@@ -50,6 +50,11 @@ class Topics:
         """The site's last will: "online" / "offline", retained."""
         return f"{self.base}/available"
 
+    @property
+    def delivery(self) -> str:
+        """The API's receipts for the site's events (contract.delivery), retained."""
+        return f"{self.base}/delivery"
+
 
 def subscriptions(prefix: str, share_group: str) -> list[str]:
     """What a consumer of every site subscribes to (MQTT 5 shared subscription)."""

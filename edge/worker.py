@@ -167,10 +167,18 @@ class EdgeWorker:
                 log.exception("stats heartbeat failed")
 
     def health(self) -> dict[str, Any]:
+        box = self.outbox
         return {
             "site_id": self.config.site_id,
+            # degraded: messages wait in memory because the disk refuses them, or some were
+            # lost to a full memory backlog too
+            "status": "degraded" if box.held or box.dropped else "ok",
             "mqtt_connected": self.publisher.connected.is_set(),
-            "outbox_depth": self.outbox.depth(),
+            "outbox_depth": box.depth(),
+            "outbox_held_in_memory": box.held,
+            "awaiting_confirmation": box.awaiting_confirmation(),
+            "outbox_write_errors": box.write_errors,
+            "messages_dropped": box.dropped,
             "evidence_failures": self.evidence.failures,
             "cameras": [c.stats() for c in self.cameras.values()],
         }
@@ -183,6 +191,16 @@ class EdgeWorker:
             f"siteguard_mqtt_connected {int(self.publisher.connected.is_set())}",
             "# TYPE siteguard_evidence_failures_total counter",
             f"siteguard_evidence_failures_total {self.evidence.failures}",
+            "# TYPE siteguard_outbox_held_in_memory gauge",
+            f"siteguard_outbox_held_in_memory {self.outbox.held}",
+            "# TYPE siteguard_outbox_write_errors_total counter",
+            f"siteguard_outbox_write_errors_total {self.outbox.write_errors}",
+            "# TYPE siteguard_events_awaiting_confirmation gauge",
+            f"siteguard_events_awaiting_confirmation {self.outbox.awaiting_confirmation()}",
+            "# TYPE siteguard_events_resent_total counter",
+            f"siteguard_events_resent_total {self.publisher.resent}",
+            "# TYPE siteguard_messages_dropped_total counter",
+            f"siteguard_messages_dropped_total {self.outbox.dropped}",
         ]
         per_camera = {
             "frames_in": "counter",

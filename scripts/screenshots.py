@@ -112,6 +112,7 @@ def main(out: Path) -> int:
                 contractor="示例建设集团",
                 responsible_person="张工",
                 jurisdiction=JURISDICTIONS[0],
+                evidence_base_url=f"{edge_box.url}/",  # the evidence pictures come from it
             )
         )
         zones = [

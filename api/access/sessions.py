@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from siteguard.api.access.keys import Principal, hash_key, key_principal
+from siteguard.api.access.keys import Principal, hash_key, key_principal, refusal
 from siteguard.api.store.clock import now_naive
 from siteguard.api.store.tables import ApiKeyRow, ConsoleSessionRow
 
@@ -19,9 +19,9 @@ SESSION_HOURS = 12
 
 def open_session(s: Session, key: str) -> str | None:
     """Log in with an API key: the new session's token (None: no such key, or an edge key,
-    which has no console)."""
+    which has no console, or a revoked or expired key)."""
     row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_sha256 == hash_key(key.strip())))
-    if row is None or row.role == "edge":
+    if row is None or row.role == "edge" or refusal(row) is not None:
         return None
     token = secrets.token_urlsafe(32)
     now = now_naive()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from siteguard.api.console.deps import act, form_login, hazard_name, login, render
-from siteguard.api.deps import Sessions
+from siteguard.api.deps import RecordId, Sessions
 from siteguard.api.hazards.evidence import clip_uri
 from siteguard.api.hazards.queries import load_hazard
 from siteguard.api.notices import workflow
@@ -21,7 +21,7 @@ router = APIRouter()
 
 
 @router.get("/hazards/{hazard_id}", response_class=HTMLResponse)
-def hazard_page(request: Request, sessions: Sessions, hazard_id: int) -> HTMLResponse:
+def hazard_page(request: Request, sessions: Sessions, hazard_id: RecordId) -> HTMLResponse:
     who, csrf = login(request)
     with sessions() as s:
         h = load_hazard(s, who, hazard_id)
@@ -60,7 +60,7 @@ def hazard_page(request: Request, sessions: Sessions, hazard_id: int) -> HTMLRes
 @router.post("/hazards/{hazard_id}/dismiss")
 def hazard_dismiss(
     request: Request,
-    hazard_id: int,
+    hazard_id: RecordId,
     csrf: Annotated[str, Form()],
     reason: Annotated[str, Form(max_length=2000)],
 ) -> Response:

@@ -11,10 +11,10 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from siteguard.api.access.keys import Principal, visible_projects
 from siteguard.api.console.deps import act, back, form_login, lang_of, login, render
 from siteguard.api.console.text import translator
-from siteguard.api.deps import Sessions, Settings, read_uploads
+from siteguard.api.deps import RecordId, Sessions, Settings
 from siteguard.api.errors import DomainError, NotFound
 from siteguard.api.notices import workflow
-from siteguard.api.notices.proof import store_photos
+from siteguard.api.notices.proof import read_photos, store_photos
 from siteguard.api.notices.queries import (
     history_json,
     load_notice,
@@ -96,7 +96,7 @@ def _history_row(r: NoticeHistoryRow) -> dict[str, object]:
 
 
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
-def notice_page(request: Request, sessions: Sessions, notice_id: int) -> HTMLResponse:
+def notice_page(request: Request, sessions: Sessions, notice_id: RecordId) -> HTMLResponse:
     who, csrf = login(request)
     with sessions() as s:
         n = load_notice(s, notice_id, who)
@@ -115,23 +115,25 @@ def notice_page(request: Request, sessions: Sessions, notice_id: int) -> HTMLRes
     )
 
 
+# a plain `def`, not `async def`: FastAPI runs it in its thread pool, so decoding the
+# proof photos (seconds for a big one) never holds up the event loop and every other request
 @router.post("/notices/{notice_id}/submit")
-async def notice_submit(
+def notice_submit(
     request: Request,
     sessions: Sessions,
     settings: Settings,
-    notice_id: int,
+    notice_id: RecordId,
     csrf: Annotated[str, Form()],
     reply: Annotated[str, Form(max_length=4000)],
     photos: Annotated[list[UploadFile], File()],
 ) -> Response:
     who = form_login(request, csrf)
     url = f"/console/notices/{notice_id}"
-    files = await read_uploads(photos)
+    files = read_photos((f.filename, f.file) for f in photos)
     try:
         with sessions.begin() as s:
             n = load_notice(s, notice_id, who)
-            stored = store_photos(settings.data_dir, n.number, files)
+            stored = store_photos(settings.data_dir, n.number, files, settings.proof_max_pixels)
             workflow.apply(s, n, "submit", who, reply, stored)
     except DomainError as exc:
         return back(url, err=exc.detail)
@@ -141,7 +143,7 @@ async def notice_submit(
 @router.post("/notices/{notice_id}/{action}")
 def notice_action(
     request: Request,
-    notice_id: int,
+    notice_id: RecordId,
     action: str,
     csrf: Annotated[str, Form()],
     comment: Annotated[str, Form(max_length=4000)] = "",

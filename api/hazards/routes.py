@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from siteguard.api.deps import Caller, Db, RecordId, Settings
-from siteguard.api.hazards.evidence import clip_uri, kept_evidence
+from siteguard.api.deps import Caller, Db, RecordId, ServicesDep, Settings, SiteFilter
+from siteguard.api.hazards.evidence import EdgeBox, clip_uri, kept_evidence, site_edge_box
 from siteguard.api.hazards.queries import load_hazard, visible_hazards
 from siteguard.api.hazards.views import HazardDetailOut, HazardOut, hazard_detail, hazard_summary
 from siteguard.api.notices.workflow import dismiss
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/hazards", tags=["hazards"])
 def list_hazards(
     db: Db,
     who: Caller,
-    site_id: str | None = None,
+    site_id: SiteFilter = None,
     status: HazardStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, object]]:
@@ -41,14 +41,23 @@ def _evidence(data: tuple[bytes, str]) -> Response:
     return Response(body, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
+def _edge_box(db: Db, site_id: str, services: ServicesDep) -> EdgeBox:
+    """The hazard's site's edge box: evidence is fetched from nowhere else."""
+    settings = services.settings
+    return site_edge_box(db, site_id, settings.evidence, services.evidence_refusals)
+
+
 @router.get(
     "/{hazard_id}/evidence.jpg",
     summary="The hazard's evidence picture (fetched from the edge once, then kept by the API)",
     response_class=Response,
 )
-def hazard_evidence(hazard_id: RecordId, db: Db, who: Caller, settings: Settings) -> Response:
-    uri = load_hazard(db, who, hazard_id).evidence_uri
-    return _evidence(kept_evidence(settings.data_dir, hazard_id, uri, "picture"))
+def hazard_evidence(
+    hazard_id: RecordId, db: Db, who: Caller, settings: Settings, services: ServicesDep
+) -> Response:
+    h = load_hazard(db, who, hazard_id)
+    box = _edge_box(db, h.site_id, services)
+    return _evidence(kept_evidence(settings.data_dir, hazard_id, h.evidence_uri, "picture", box))
 
 
 @router.get(
@@ -56,9 +65,14 @@ def hazard_evidence(hazard_id: RecordId, db: Db, who: Caller, settings: Settings
     summary="The clip of the hazard's latest event (fetched from the edge once, then kept)",
     response_class=Response,
 )
-def hazard_clip(hazard_id: RecordId, db: Db, who: Caller, settings: Settings) -> Response:
-    uri = clip_uri(load_hazard(db, who, hazard_id).evidence_uri)
-    return _evidence(kept_evidence(settings.data_dir, hazard_id, uri, "clip"))
+def hazard_clip(
+    hazard_id: RecordId, db: Db, who: Caller, settings: Settings, services: ServicesDep
+) -> Response:
+    h = load_hazard(db, who, hazard_id)
+    box = _edge_box(db, h.site_id, services)
+    return _evidence(
+        kept_evidence(settings.data_dir, hazard_id, clip_uri(h.evidence_uri), "clip", box)
+    )
 
 
 class DismissIn(BaseModel):

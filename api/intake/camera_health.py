@@ -50,7 +50,7 @@ def parse(kind: str, payload: bytes) -> CameraStatus | CameraStats:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        if where == "at":
+        if where == "at" and "parsing" in first["type"]:
             raise CameraMessageError(f"'at' is not an ISO time: {str(data['at'])[:40]!r}") from None
         raise CameraMessageError(f"{kind} message: {where}: {first['msg']}") from None
 
@@ -68,6 +68,10 @@ def record(
     except TopicError as exc:
         raise CameraMessageError(str(exc)) from None
     message = parse(kind, payload)
+    if message.camera_id and message.camera_id != camera:
+        raise CameraMessageError(
+            f"published for camera {camera!r} but the message names {message.camera_id!r}"
+        )
     state = message.state
     at = _at(message.at, received)
     row = s.scalar(

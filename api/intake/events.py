@@ -9,6 +9,7 @@ reason and is counted; the consumer never crashes on input.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -23,13 +24,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from siteguard.api.hazards.views import hazard_summary
 from siteguard.api.intake import camera_health
+from siteguard.api.intake.delivery import advance, note, seq_in
+from siteguard.api.intake.rate import SiteRate
 from siteguard.api.platform import push
 from siteguard.api.records import audit
 from siteguard.api.store.clock import utc_naive
 from siteguard.api.store.tables import DeadLetterRow, EventRow, HazardRow
+from siteguard.contract.delivery import DeliveryReceipt
 from siteguard.contract.events import HazardEvent
+from siteguard.contract.topics import TopicError, parse_topic
 
+log = logging.getLogger(__name__)
 LEVEL_RANK = {"general": 0, "major": 1}
+ZONE_MAX = 64  # hazards.zone: the event's zones, joined
 
 
 @dataclass(frozen=True)
@@ -41,11 +48,18 @@ class IngestResult:
 
 class Ingestor:
     def __init__(
-        self, sessions: sessionmaker[Session], window_s: float, max_payload_bytes: int = 256 * 1024
+        self,
+        sessions: sessionmaker[Session],
+        window_s: float,
+        max_payload_bytes: int = 256 * 1024,
+        per_site_per_minute: int = 1200,
     ) -> None:
         self.sessions = sessions
         self.window = timedelta(seconds=window_s)
         self.max_payload_bytes = max_payload_bytes
+        self.rate = SiteRate(per_site_per_minute)
+        # called with (site, receipt) after what a commit stored advanced a site's pointer
+        self.on_receipt: Callable[[str, DeliveryReceipt], None] | None = None
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()  # one writer per process keeps hazard grouping consistent
 
@@ -56,9 +70,11 @@ class Ingestor:
         authorize: Callable[[HazardEvent], bool] | None = None,
     ) -> IngestResult:
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
-        event = self._parse(data)
+        event = self._parse(data, source)
         if isinstance(event, str):
             return self.reject(data, source, event)
+        if (refused := self._over_rate(data, source, event.site_id)) is not None:
+            return refused
         if authorize is not None and not authorize(event):
             self.counts["forbidden"] += 1
             return IngestResult(
@@ -70,6 +86,9 @@ class Ingestor:
         """A status or stats message: camera state and camera-hours (bad ones dead-lettered)."""
         if len(payload) > self.max_payload_bytes:
             return self.reject(payload[:4096], f"mqtt:{topic}", "camera message too large")
+        site = topic.split("/")[-3] if topic.count("/") >= 3 else ""
+        if (refused := self._over_rate(payload, f"mqtt:{topic}", site)) is not None:
+            return refused
         try:
             with self.sessions.begin() as s:
                 camera_health.record(s, topic, payload, utc_naive(datetime.now(UTC)))
@@ -78,15 +97,36 @@ class Ingestor:
         self.counts["camera"] += 1
         return IngestResult("new")
 
+    def _over_rate(self, data: bytes, source: str, site: str) -> IngestResult | None:
+        """None if the site is within its rate; else refused (the first refusal of a minute
+        kept as a dead letter, every one counted)."""
+        allowed, note = self.rate.check(site)
+        if allowed:
+            return None
+        self.counts["over_rate"] += 1
+        reason = (
+            f"site {site!r} sent more than {self.rate.per_minute} messages in a minute: "
+            "refused (each one counted as over_rate)"
+        )
+        if note:  # not accounted for delivery: refused, the edge sends it again later
+            with self.sessions.begin() as s:
+                self._dead_letter(s, data[:4096], source, reason, account=False)
+        return IngestResult("rejected", reason=reason)
+
     def reject(self, data: bytes, source: str, reason: str) -> IngestResult:
         """Keep the message (any bytes, NULs escaped: PostgreSQL text holds none) and why."""
         with self.sessions.begin() as s:
             self._dead_letter(s, data, source, reason)
+        self._confirm(s)
         self.counts["rejected"] += 1
         return IngestResult("rejected", reason=reason)
 
-    @staticmethod
-    def _dead_letter(s: Session, data: bytes, source: str, reason: str) -> None:
+    def _dead_letter(
+        self, s: Session, data: bytes, source: str, reason: str, account: bool = True
+    ) -> None:
+        """Keep it; an edge event that names its outbox seq counts as delivered (kept)."""
+        if account and (found := seq_in(data, _topic_site(source))) is not None:
+            self._note(s, *found)
         text = data[:65536].decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
         s.add(
             DeadLetterRow(
@@ -102,7 +142,15 @@ class Ingestor:
         consumer's path under load). Invalid ones are dead-lettered in the same
         transaction. If another replica stored one of them first, the batch is redone one
         message at a time, so the outcome is exactly that of `ingest_raw` on each."""
-        parsed: list[HazardEvent | str] = [self._parse(data) for data, _source in messages]
+        parsed: list[HazardEvent | str] = [self._parse(data, source) for data, source in messages]
+        admitted = []
+        for m, ev in zip(messages, parsed, strict=True):
+            over = None if isinstance(ev, str) else self._over_rate(m[0], m[1], ev.site_id)
+            if over is None:
+                admitted.append((m, ev))
+        if len(admitted) < len(messages):
+            messages = [m for m, _ in admitted]
+            parsed = [ev for _, ev in admitted]
         try:
             with self._lock, self.sessions.begin() as s:
                 batch = _Batch.prefetch(s, [ev for ev in parsed if not isinstance(ev, str)])
@@ -119,31 +167,67 @@ class Ingestor:
                         results[i] = self._store(s, ev, source, payload, batch)
         except IntegrityError:
             return [self.ingest_raw(data, source) for data, source in messages]
+        self._confirm(s)
         for r in results:
             self.counts[r.status] += 1
         return results
 
-    def _parse(self, data: bytes) -> HazardEvent | str:
-        """The event, or why it is not one."""
+    def _parse(self, data: bytes, source: str = "") -> HazardEvent | str:
+        """The event, or why it is not one (or not where it was published)."""
         if len(data) > self.max_payload_bytes:
             return f"payload of {len(data)} bytes exceeds the limit"
         try:
-            return HazardEvent.model_validate_json(data)
+            event = HazardEvent.model_validate_json(data)
         except ValidationError as exc:
             return "invalid hazard event: " + "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
                 for e in exc.errors()[:10]
             )
+        # what the database bounds, refused here on both databases (never a DataError)
+        if len(",".join(event.zones)) > ZONE_MAX:
+            return f"invalid hazard event: zones: more than {ZONE_MAX} characters together"
+        if source.startswith("mqtt:"):  # the broker's ACL vouches for the topic, not the body
+            try:
+                site, camera, _kind = parse_topic(source.removeprefix("mqtt:"))
+            except TopicError as exc:
+                return f"topic: {exc}"
+            if (site, camera) != (event.site_id, event.camera_id):
+                self.counts["topic_mismatch"] += 1
+                return (
+                    f"published under site {site!r} camera {camera!r} but the event names site "
+                    f"{event.site_id!r} camera {event.camera_id!r}: refused"
+                )
+        return event
 
     def ingest(self, event: HazardEvent, source: str, payload: str | None = None) -> IngestResult:
         with self._lock:
             try:
                 with self.sessions.begin() as s:
                     result = self._store(s, event, source, payload or event.to_json())
+                self._confirm(s)
             except IntegrityError:  # another replica stored the same (event_id, seq) first
                 result = IngestResult("duplicate")
         self.counts[result.status] += 1
         return result
+
+    def _note(self, s: Session, site: str, epoch: str, seq: int) -> None:
+        s.info.setdefault("delivery", set()).add(note(s, site, epoch, seq))
+
+    def _confirm(self, s: Session) -> None:
+        """After a commit: advance the pointers the transaction touched and hand the
+        receipts to `on_receipt` (best effort: an edge without one sends again)."""
+        keys = s.info.pop("delivery", None)
+        if not keys:
+            return
+        try:
+            with self.sessions.begin() as s2:
+                receipts = advance(s2, keys)
+        except Exception:
+            log.exception("delivery receipts not computed (the edges will send again)")
+            return
+        if self.on_receipt is not None:
+            for site, receipt in receipts:
+                self.on_receipt(site, receipt)
 
     def _store(
         self,
@@ -154,6 +238,8 @@ class Ingestor:
         batch: _Batch | None = None,
     ) -> IngestResult:
         batch = batch or _Batch.prefetch(s, [ev])
+        if ev.outbox_epoch is not None and ev.outbox_seq is not None:
+            self._note(s, ev.site_id, ev.outbox_epoch, ev.outbox_seq)  # duplicates too
         # is this (event_id, seq) a duplicate, and which hazard does the event id already
         # belong to (whatever order its messages came in)
         seen = batch.seen.setdefault(ev.event_id, {})
@@ -299,3 +385,13 @@ class _Batch:
             for event_id, seq, hazard in rows:
                 batch.seen.setdefault(event_id, {})[seq] = hazard
         return batch
+
+
+def _topic_site(source: str) -> str | None:
+    """The site of an MQTT source (the broker's ACL vouches for it), else None."""
+    if not source.startswith("mqtt:"):
+        return None
+    try:
+        return parse_topic(source.removeprefix("mqtt:"))[0]
+    except TopicError:
+        return None

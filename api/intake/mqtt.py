@@ -21,11 +21,18 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from siteguard.api.intake.events import Ingestor
 from siteguard.api.settings import MqttIngestSettings
-from siteguard.contract.topics import is_events, subscriptions
+from siteguard.contract.delivery import DeliveryReceipt
+from siteguard.contract.topics import Topics, is_events, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,7 @@ class MqttIngest:
         self.received = 0  # messages taken from the broker
         self.done = 0  # of those, stored (or kept as dead letters) and acknowledged
         self._last_message = time.monotonic()
+        self._busy_since: float | None = None  # receive time of the batch being stored
         self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue(maxsize=10_000)
         self._worker = threading.Thread(target=self._work, name="mqtt-ingest", daemon=True)
         self.client = mqtt.Client(
@@ -54,7 +62,13 @@ class MqttIngest:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *_: self.connected.clear()
         self.client.on_message = self._on_message
+        ingestor.on_receipt = self._publish_receipt
         self.client.reconnect_delay_set(1, 30)
+        if settings.username:
+            secret = settings.password.get_secret_value() if settings.password else None
+            self.client.username_pw_set(settings.username, secret)
+        if settings.tls:
+            self.client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None)
 
     def start(self) -> None:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -128,6 +142,7 @@ class MqttIngest:
             except queue.Empty:
                 continue
             batch = [first]
+            self._busy_since = first.timestamp
             deadline = time.monotonic() + self.settings.batch_wait_s
             while len(batch) < self.settings.batch_size:
                 try:
@@ -139,23 +154,28 @@ class MqttIngest:
                     if msg.qos > 0:
                         self.client.ack(msg.mid, msg.qos)
                 self.done += len(batch)
+            self._busy_since = None
 
     def _store(self, batch: list[mqtt.MQTTMessage]) -> bool:
-        """Store a batch, retrying while the database is down; False: stopping, not stored
-        (not acknowledged: the broker redelivers it)."""
+        """Store a batch, retrying while the database is unreachable; False: stopping, not
+        stored (not acknowledged: the broker redelivers it). Events go in one transaction;
+        camera status and stats each in their own, so a bad one changes nothing else. Any
+        error that is not an outage is the message's: it is kept as a dead letter."""
+        events = [m for m in batch if is_events(m.topic)]
+        cameras = [m for m in batch if not is_events(m.topic)]
         delay = 0.2
         while True:
             try:
-                events = [
-                    (bytes(m.payload), f"mqtt:{m.topic}") for m in batch if is_events(m.topic)
-                ]
                 if events:
-                    self.ingestor.ingest_batch(events)
-                for m in batch:  # status and stats: camera state and camera-hours watched
-                    if not is_events(m.topic):
-                        self.ingestor.ingest_camera(m.topic, bytes(m.payload))
+                    self._store_events(events)
+                    events = []
+                while cameras:
+                    self._store_one(cameras[0])
+                    cameras.pop(0)
                 return True
             except SQLAlchemyError as exc:
+                if not is_outage(exc):
+                    raise  # _store_events/_store_one keep data errors as dead letters
                 self.db_retries += 1
                 if self._stopping.is_set():
                     log.error("stopping with %d message(s) not stored (redelivered)", len(batch))
@@ -165,21 +185,59 @@ class MqttIngest:
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-            except Exception:  # not the database: find the message at fault, keep it
-                log.exception("could not ingest a batch of %d message(s)", len(batch))
-                self._one_by_one(batch)
-                return True
 
-    def _one_by_one(self, batch: list[mqtt.MQTTMessage]) -> None:
-        """After an unexpected failure: each message alone; one that still fails is kept as
-        a dead letter with the error (acknowledged, never silently lost)."""
-        for m in batch:
-            source = f"mqtt:{m.topic}"
+    def _store_events(self, events: list[mqtt.MQTTMessage]) -> None:
+        try:
+            self.ingestor.ingest_batch([(bytes(m.payload), f"mqtt:{m.topic}") for m in events])
+        except Exception as exc:
+            if isinstance(exc, SQLAlchemyError) and is_outage(exc):
+                raise
+            # not an outage: the batch rolled back; find the message at fault, keep it
+            log.warning("batch of %d event(s) failed (%r); one at a time", len(events), exc)
+            for m in events:
+                self._store_one(m)
+
+    def _store_one(self, m: mqtt.MQTTMessage) -> None:
+        """One message alone; one that fails for anything but an outage is kept as a dead
+        letter with the error (acknowledged, never silently lost, never retried forever)."""
+        source = f"mqtt:{m.topic}"
+        try:
+            if is_events(m.topic):
+                self.ingestor.ingest_raw(bytes(m.payload), source)
+            else:
+                self.ingestor.ingest_camera(m.topic, bytes(m.payload))
+        except Exception as exc:
+            if isinstance(exc, SQLAlchemyError) and is_outage(exc):
+                raise
+            log.warning("message from %s kept as a dead letter: %r", m.topic, exc)
             try:
-                if is_events(m.topic):
-                    self.ingestor.ingest_raw(bytes(m.payload), source)
-                else:
-                    self.ingestor.ingest_camera(m.topic, bytes(m.payload))
-            except Exception as exc:
-                log.exception("message from %s kept as a dead letter", m.topic)
                 self.ingestor.reject(bytes(m.payload), source, f"could not be stored: {exc!r}")
+            except SQLAlchemyError as again:
+                if is_outage(again):
+                    raise
+                # not even a dead letter can hold it: counted, logged, acknowledged
+                log.exception("message from %s cannot be kept at all", m.topic)
+                self.ingestor.counts["unstorable"] += 1
+
+    def _publish_receipt(self, site: str, receipt: DeliveryReceipt) -> None:
+        """Tell the site's edge what is stored (retained: a box that reconnects reads it)."""
+        topic = Topics(self.settings.prefix, site).delivery
+        self.client.publish(topic, receipt.model_dump_json(), qos=1, retain=True)
+
+    def lag_s(self) -> float:
+        """Age of the oldest message taken from the broker and not yet acknowledged."""
+        oldest = self._busy_since
+        with self._queue.mutex:
+            if self._queue.queue:
+                head = self._queue.queue[0].timestamp
+                oldest = head if oldest is None else min(oldest, head)
+        return 0.0 if oldest is None else max(time.monotonic() - oldest, 0.0)
+
+
+def is_outage(exc: SQLAlchemyError) -> bool:
+    """Connectivity (retry until the database answers), not the data (a dead letter).
+
+    OperationalError covers a refused or dropped connection, a failover, a locked SQLite
+    file; DataError, IntegrityError, ProgrammingError and the rest are about the message.
+    """
+    return isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout))

@@ -1,22 +1,55 @@
 """Rectification notices: batch a project's open hazards into one notice (no floods),
-each line with its required measure (citing the standard) and its deadline by level."""
+each line with its required measure (citing the standard) and its deadline by level.
+
+Numbers are ``SG-<site>-<YYYYMMDD>-NNN`` (China date, NNN counting that site's notices
+of the day). Issuing locks the project row first (`workflow.lock_row`), so parallel
+issues for one project take turns: each sees the notices and hazards the one before it
+committed, takes the next number and only the hazards still without a notice (none
+left: 409). A site id too long for the number's column (64) is shortened to its head and
+a hash of the whole (`number_site`), which no site id can equal."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siteguard.api.access.keys import Principal, check_site
 from siteguard.api.errors import Conflict, NotFound
 from siteguard.api.notices.measures import MEASURES, DeadlinePolicy
 from siteguard.api.notices.views import notice_view
+from siteguard.api.notices.workflow import lock_row
 from siteguard.api.platform import push
 from siteguard.api.records import audit
 from siteguard.api.statuses import HazardStatus, NoticeStatus
 from siteguard.api.store.clock import CHINA, utc_naive
 from siteguard.api.store.tables import HazardRow, NoticeItemRow, NoticeRow, ProjectRow
+
+# the site part of a notice number: SG- + 32 + -YYYYMMDD- + NNN is 48 characters, so the
+# number (64) and the push key notice:<number>:issued fit their columns with room for NNN
+SITE_PART_MAX = 32
+
+
+def number_site(site_id: str) -> str:
+    """The site as written in notice numbers: the site id, or, when longer than
+    `SITE_PART_MAX`, its first 23 characters, ``~`` and 8 hex digits of its sha256 (no
+    site id holds a ``~``, so this names one site only)."""
+    if len(site_id) <= SITE_PART_MAX:
+        return site_id
+    return f"{site_id[: SITE_PART_MAX - 9]}~{hashlib.sha256(site_id.encode()).hexdigest()[:8]}"
+
+
+def next_number(s: Session, site_id: str, now: datetime) -> str:
+    """The next notice number of the site's day (after the highest issued, not a count:
+    ``_`` and ``%`` in site ids match nothing else)."""
+    prefix = f"SG-{number_site(site_id)}-{now.astimezone(CHINA):%Y%m%d}-"
+    taken = s.scalars(
+        select(NoticeRow.number).where(NoticeRow.number.startswith(prefix, autoescape=True))
+    )
+    last = max((int(n[len(prefix) :]) for n in taken if n[len(prefix) :].isdigit()), default=0)
+    return f"{prefix}{last + 1:03d}"
 
 
 def unnoticed_hazards(s: Session, site_id: str) -> list[HazardRow]:
@@ -30,6 +63,7 @@ def unnoticed_hazards(s: Session, site_id: str) -> list[HazardRow]:
                 HazardRow.id.not_in(noticed),
             )
             .order_by(HazardRow.first_seen)
+            .execution_options(populate_existing=True)  # as stored now
         )
     )
 
@@ -41,21 +75,17 @@ def issue_notice(
     issuer: str,
     now: datetime | None = None,
 ) -> NoticeRow | None:
-    """One notice for every open hazard of the project not yet on a notice; None if none."""
-    hazards = unnoticed_hazards(s, project.site_id)
+    """One notice for every open hazard of the project not yet on a notice; None if none.
+    Takes the project's lock for the rest of the transaction (parallel issues take turns)."""
+    if not unnoticed_hazards(s, project.site_id):
+        return None  # nothing to issue: no lock taken
+    project = lock_row(s, ProjectRow, project.id)
+    hazards = unnoticed_hazards(s, project.site_id)  # as it is now that it is our turn
     if not hazards:
         return None
     now = now or datetime.now(UTC)
-    day = now.astimezone(CHINA).strftime("%Y%m%d")
-    prefix = f"SG-{project.site_id}-{day}-"
-    n = (
-        s.scalar(
-            select(func.count()).select_from(NoticeRow).where(NoticeRow.number.like(prefix + "%"))
-        )
-        or 0
-    )
     notice = NoticeRow(
-        number=f"{prefix}{n + 1:03d}",
+        number=next_number(s, project.site_id, now),
         project=project,
         issued_at=utc_naive(now),
         issuer=issuer,

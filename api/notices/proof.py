@@ -1,30 +1,56 @@
-"""Rectification proof photos: checked (size, a readable image) and stored by content hash
-under the API's data folder, named relative to it (what the notice history records)."""
+"""Rectification proof photos: checked (size, pixel count from the header, a readable
+image) and stored by content hash under the API's data folder, named relative to it (what
+the notice history records)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
-import cv2
-import numpy as np
-
-from siteguard.api.errors import Invalid, TooLarge
+from siteguard.api.documents.pictures import check_picture
+from siteguard.api.errors import TooLarge
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PHOTOS = 20
+MAX_PIXELS = 40_000_000  # the default of ApiSettings.proof_max_pixels
 
 
-def store_photos(data_dir: Path, notice_number: str, photos: list[tuple[str, bytes]]) -> list[str]:
-    """Store up to 20 (filename, content) photos: TooLarge for one over 10 MB, Invalid for
-    one that is not an image."""
+def read_photos(files: Iterable[tuple[str | None, BinaryIO]]) -> list[tuple[str, bytes]]:
+    """Uploaded (filename, file) pairs as (filename, content), at most 20, each read up to
+    one byte over the size limit (so an oversized one is refused without reading it all)."""
+    photos: list[tuple[str, bytes]] = []
+    for filename, file in files:
+        if len(photos) == MAX_PHOTOS:
+            break
+        photos.append((filename or "upload", file.read(MAX_BYTES + 1)))
+    return photos
+
+
+def check_photo(filename: str, data: bytes, max_pixels: int = MAX_PIXELS) -> None:
+    """TooLarge over 10 MB or over `max_pixels` (read from the header, before any decode);
+    Invalid for one that is not a readable JPEG or PNG. Seconds for a big photo: call it
+    off the event loop."""
+    if len(data) > MAX_BYTES:
+        raise TooLarge(f"{filename}: larger than 10 MB")
+    check_picture(filename, data, max_pixels)
+
+
+def store_photos(
+    data_dir: Path,
+    notice_number: str,
+    photos: list[tuple[str, bytes]],
+    max_pixels: int = MAX_PIXELS,
+) -> list[str]:
+    """Store up to 20 (filename, content) photos once every one of them passed
+    `check_photo` (one bad photo: nothing is stored)."""
+    photos = photos[:MAX_PHOTOS]
+    for filename, data in photos:
+        check_photo(filename, data, max_pixels)
     folder = data_dir / "proof" / notice_number
     stored = []
-    for filename, data in photos[:MAX_PHOTOS]:
-        if len(data) > MAX_BYTES:
-            raise TooLarge(f"{filename}: larger than 10 MB")
-        if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
-            raise Invalid(f"{filename}: not a readable image")
+    for _filename, data in photos:
         digest = hashlib.sha256(data).hexdigest()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{digest}.jpg").write_bytes(data)

@@ -8,14 +8,14 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from siteguard.api.deps import Caller, Db, RecordId, Settings, read_uploads
+from siteguard.api.deps import Caller, Db, RecordId, ServicesDep, Settings, SiteFilter
 from siteguard.api.documents.html import templates
 from siteguard.api.errors import Invalid
-from siteguard.api.hazards.evidence import cached_evidence
+from siteguard.api.hazards.evidence import EdgeBox, cached_evidence
 from siteguard.api.notices import workflow
 from siteguard.api.notices.issue import issue_for_site
 from siteguard.api.notices.pdf import notice_pdf
-from siteguard.api.notices.proof import store_photos
+from siteguard.api.notices.proof import read_photos, store_photos
 from siteguard.api.notices.queries import history_json, load_notice, notice_history, visible_notices
 from siteguard.api.notices.views import (
     HistoryEntryOut,
@@ -45,7 +45,7 @@ def post_notice(site_id: str, db: Db, who: Caller, settings: Settings) -> dict[s
     "/api/v1/notices", summary="Notices, newest first", response_model=list[NoticeSummaryOut]
 )
 def list_notices(
-    db: Db, who: Caller, site_id: str | None = None, status: NoticeStatus | None = None
+    db: Db, who: Caller, site_id: SiteFilter = None, status: NoticeStatus | None = None
 ) -> list[dict[str, Any]]:
     return [notice_summary(n) for n in visible_notices(db, who, site_id, status)]
 
@@ -77,10 +77,14 @@ def notice_page(notice_id: RecordId, db: Db, who: Caller) -> str:
     summary="The notice as a PDF (A4, Chinese)",
     response_class=Response,
 )
-def notice_pdf_page(notice_id: RecordId, db: Db, who: Caller, settings: Settings) -> Response:
-    n = notice_view(load_notice(db, notice_id, who))
+def notice_pdf_page(
+    notice_id: RecordId, db: Db, who: Caller, settings: Settings, services: ServicesDep
+) -> Response:
+    row = load_notice(db, notice_id, who)
+    box = EdgeBox(row.project.evidence_base_url, settings.evidence, services.evidence_refusals)
+    n = notice_view(row)
     return Response(
-        notice_pdf(n, lambda uri: cached_evidence(settings.data_dir, uri)),
+        notice_pdf(n, lambda uri: cached_evidence(settings.data_dir, uri, box)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{n["number"]}.pdf"'},
     )
@@ -112,7 +116,7 @@ def notice_action(
     summary="The contractor's rectification reply with proof photos (multipart)",
     response_model=NoticeOut,
 )
-async def submit_proof(
+def submit_proof(
     notice_id: RecordId,
     db: Db,
     who: Caller,
@@ -120,9 +124,13 @@ async def submit_proof(
     reply: Annotated[str, Form(min_length=1, max_length=4000)],
     photos: Annotated[list[UploadFile], File()],
 ) -> dict[str, Any]:
+    # a plain `def`, not `async def`: FastAPI runs it in its thread pool, so reading the
+    # spooled uploads, decoding the photos (seconds for a big one) and the database work
+    # never hold up the event loop, and with it /healthz and every other request
     n = load_notice(db, notice_id, who)
     who.require("contractor")
-    stored = store_photos(settings.data_dir, n.number, await read_uploads(photos))
+    files = read_photos((f.filename, f.file) for f in photos)
+    stored = store_photos(settings.data_dir, n.number, files, settings.proof_max_pixels)
     workflow.apply(db, n, "submit", who, reply, stored)
     db.commit()
     return notice_view(load_notice(db, notice_id, who))

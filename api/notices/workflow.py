@@ -5,6 +5,11 @@ submitted --accept (inspector: re-inspected)--> closed
 submitted --reject (inspector)--> rectifying
 A hazard can be dismissed as a false alarm by an inspector, with a reason (kept, and
 counted as model feedback); a notice whose hazards are all dismissed or closed is closed.
+
+Parallel requests take turns: a transition locks the notice row (`lock_row`) and checks
+the state it finds then, so of N parallel ``acknowledge`` calls exactly one moves the
+notice and the others are refused (409, "cannot acknowledge a notice that is
+rectifying"); the history holds each transition once.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from siteguard.api.access.keys import Principal
@@ -24,6 +30,27 @@ from siteguard.api.records import audit
 from siteguard.api.statuses import HazardStatus, NoticeStatus
 from siteguard.api.store.clock import utc_naive
 from siteguard.api.store.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow
+
+Row = TypeVar("Row", bound=Any)
+
+
+def lock_row(s: Session, table: type[Row], row_id: int) -> Row:
+    """The row, locked until the caller's transaction ends and read afresh (a parallel
+    request that got there first has committed by then, and what it changed shows).
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` on the row. SQLite has no row locks: a write
+    takes the database's write lock (waiting, up to the busy timeout, for the
+    transaction that holds it), so a no-op write comes first, and reads after it see
+    every commit before it."""
+    if s.get_bind().dialect.name != "postgresql":
+        s.execute(update(table).where(table.id == row_id).values(id=table.id))
+    row: Row = s.scalars(
+        select(table)
+        .where(table.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return row
 
 
 @dataclass(frozen=True)
@@ -60,8 +87,11 @@ def apply(
     if t is None:
         raise NotFound(f"unknown action {action!r} (actions: {', '.join(TRANSITIONS)})")
     who.require(*t.roles)
-    if notice.status not in t.sources:
-        raise Conflict(f"cannot {action} a notice that is {notice.status}")
+    for fresh in (False, True):  # refuse without the lock if the state already says so
+        if fresh:
+            notice = lock_row(s, NoticeRow, notice.id)
+        if notice.status not in t.sources:
+            raise Conflict(f"cannot {action} a notice that is {notice.status}")
     if action == "reject" and not comment.strip():
         raise Invalid("a rejection needs a comment saying what is still wrong")
     if action == "submit" and not attachments:
@@ -69,6 +99,7 @@ def apply(
     _record(s, notice, who, action, t.target, comment, attachments or [], at)
     if action == "accept":
         for item in notice.items:
+            s.refresh(item.hazard)  # as stored now, not as loaded before the lock
             if item.hazard.status != HazardStatus.DISMISSED:
                 item.hazard.status = HazardStatus.CLOSED
                 item.hazard.resolution = f"rectified; re-inspected by {who.name}"
@@ -93,6 +124,11 @@ def dismiss(
     who.require("inspector")
     if not reason.strip():
         raise Invalid("dismissing a false alarm needs a reason")
+    item = s.scalar(select(NoticeItemRow).where(NoticeItemRow.hazard_id == hazard.id))
+    # the notice first, then the hazard (a parallel dismissal of the notice's other
+    # hazard waits, and then sees this one dismissed)
+    notice = lock_row(s, NoticeRow, item.notice_id) if item is not None else None
+    hazard = lock_row(s, HazardRow, hazard.id)
     if hazard.status in (HazardStatus.CLOSED, HazardStatus.DISMISSED):
         raise Conflict(f"hazard {hazard.id} is already {hazard.status}")
     hazard.status, hazard.resolution = HazardStatus.DISMISSED, f"false alarm: {reason}"
@@ -104,17 +140,25 @@ def dismiss(
         hazard.id,
         {"reason": reason, "type": hazard.hazard_type, "camera": hazard.camera_id},
     )
-    item = s.scalar(select(NoticeItemRow).where(NoticeItemRow.hazard_id == hazard.id))
-    notice = item.notice if item is not None else None
-    if (
-        notice is not None
-        and notice.status != NoticeStatus.CLOSED
-        and all(
-            i.hazard.status in (HazardStatus.CLOSED, HazardStatus.DISMISSED) for i in notice.items
-        )
-    ):
+    if notice is not None and notice.status != NoticeStatus.CLOSED and not _still_open(s, notice):
         _record(s, notice, who, "dismiss", "closed", f"all hazards dismissed: {reason}", [], at)
     return hazard
+
+
+def _still_open(s: Session, notice: NoticeRow) -> int:
+    """How many of the notice's hazards are neither closed nor dismissed (as stored now)."""
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(NoticeItemRow)
+            .join(HazardRow, HazardRow.id == NoticeItemRow.hazard_id)
+            .where(
+                NoticeItemRow.notice_id == notice.id,
+                HazardRow.status.not_in([HazardStatus.CLOSED, HazardStatus.DISMISSED]),
+            )
+        )
+        or 0
+    )
 
 
 def _record(

@@ -12,6 +12,13 @@ database transaction as the change it reports, then delivered by `Pusher` with
 exponential backoff until the platform answers 2xx: a platform that is down for hours
 receives everything once it is back. Replicas claim rows before sending; the receiver
 de-duplicates on the idempotency key, so each key takes effect exactly once.
+
+Order: each site's messages reach the platform in the order they were created (the
+outbox id), through any outage. The pusher delivers a site's messages as a queue: only
+the oldest undelivered one is attempted, the next only once it is acknowledged, so the
+backoff of the head is the site's backoff. Sites are separate queues and do not hold
+each other up. A message's site is its data's ``site_id`` (hazard messages, risk) or
+``project.site_id`` (notice.issued), read from the stored body (`message_site`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -44,6 +51,7 @@ RECIPIENTS = {
     "hazard.escalated": ["housing_construction", "emergency_management", "insurance_regulator"],
     "hazard.closed": ["insurer", "housing_construction"],
     "risk.band_changed": ["insurer"],
+    "audit.anchor": ["housing_construction", "insurer"],
 }
 
 
@@ -85,9 +93,45 @@ def enqueue(
         type=type_, idempotency_key=key, body=body, created_at=now, attempts=0, next_attempt_at=now
     )
     s.add(row)
-    audit.append(s, actor, f"push.queued.{type_}", "push", key, {"recipients": RECIPIENTS[type_]})
+    audit.append(
+        s,
+        actor,
+        f"push.queued.{type_}",
+        "push",
+        audit_id(key),
+        _with_key(key, {"recipients": RECIPIENTS[type_]}),
+    )
     s.flush()
     return row
+
+
+AUDIT_ID_MAX = 64  # audit_log.entity_id
+
+
+def audit_id(key: str) -> str:
+    """A push's key as the audit log names it: the key, or, when longer than the audit's
+    entity id (a risk key of a long site id), its head, ``~`` and a hash of the whole
+    (the whole key is then in the record's detail)."""
+    if len(key) <= AUDIT_ID_MAX:
+        return key
+    return f"{key[: AUDIT_ID_MAX - 9]}~{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def _with_key(key: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return detail if len(key) <= AUDIT_ID_MAX else dict(detail, idempotency_key=key)
+
+
+def message_site(body: str) -> str:
+    """The site a stored message is about ("" if none: such messages form one queue)."""
+    try:
+        data = json.loads(body).get("data") or {}
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    project = data.get("project")
+    site = data.get("site_id") or (project.get("site_id") if isinstance(project, dict) else "")
+    return str(site or "")
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -113,6 +157,7 @@ class Pusher:
         self.periodic = periodic
         self.delivered = 0
         self.failures = 0
+        self._sites: dict[int, str] = {}  # outbox id -> site, for the undelivered
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._client = httpx.Client(timeout=settings.timeout_s)
@@ -149,28 +194,51 @@ class Pusher:
                 log.exception("push loop failed; retrying")
             self._stop.wait(self.settings.poll_s)
 
-    def deliver_due(self, limit: int = 20) -> int:
-        """Try every due message once; return how many were delivered."""
+    def deliver_due(self, limit: int = 100) -> int:
+        """Work through each site's queue in creation order: attempt its oldest
+        undelivered message when due, and go on to the next only if that one was
+        delivered (a failure, a backoff not over or another replica's claim stops the
+        site's queue for this round, not the other sites'). At most ``limit`` attempts;
+        return how many were delivered."""
         if not self.settings.url:
             return 0
-        now = now_naive()
-        with self.sessions() as s:
-            due = list(
-                s.scalars(
-                    select(PushRow.id)
-                    .where(
-                        PushRow.delivered_at.is_(None),
-                        PushRow.next_attempt_at <= now,
-                        or_(PushRow.claimed_until.is_(None), PushRow.claimed_until < now),
-                    )
-                    .order_by(PushRow.id)
-                    .limit(limit)
-                )
-            )
-        done = 0
-        for row_id in due:
-            done += self._deliver(row_id)
+        done = attempts = 0
+        for queue in self._queues():
+            for row_id, next_attempt_at, claimed_until in queue:
+                now = now_naive()
+                if attempts >= limit:
+                    return done
+                if next_attempt_at > now or (claimed_until is not None and claimed_until >= now):
+                    break  # the site's head is backing off, or another replica has it
+                attempts += 1
+                if not self._deliver(row_id):
+                    break
+                done += 1
         return done
+
+    def _queues(self) -> list[list[tuple[int, datetime, datetime | None]]]:
+        """The undelivered messages, by site, each site's in creation (id) order."""
+        with self.sessions() as s:
+            rows = s.execute(
+                select(PushRow.id, PushRow.next_attempt_at, PushRow.claimed_until)
+                .where(PushRow.delivered_at.is_(None))
+                .order_by(PushRow.id)
+            ).all()
+            unknown = [r.id for r in rows if r.id not in self._sites]
+            for chunk in range(0, len(unknown), 500):  # a body is read once per pusher
+                ids = unknown[chunk : chunk + 500]
+                for row_id, body in s.execute(
+                    select(PushRow.id, PushRow.body).where(PushRow.id.in_(ids))
+                ):
+                    self._sites[row_id] = message_site(body)
+        pending = {r.id for r in rows}
+        self._sites = {k: v for k, v in self._sites.items() if k in pending}
+        queues: dict[str, list[tuple[int, datetime, datetime | None]]] = {}
+        for r in rows:
+            queues.setdefault(self._sites[r.id], []).append(
+                (r.id, r.next_attempt_at, r.claimed_until)
+            )
+        return list(queues.values())
 
     def _claim(self, s: Session, row_id: int) -> bool:
         now = now_naive()
@@ -226,8 +294,8 @@ class Pusher:
                 self.name,
                 "push.delivered",
                 "push",
-                row.idempotency_key,
-                {"type": row.type, "attempts": row.attempts},
+                audit_id(row.idempotency_key),
+                _with_key(row.idempotency_key, {"type": row.type, "attempts": row.attempts}),
             )
             s.commit()
             self.delivered += 1

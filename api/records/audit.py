@@ -1,25 +1,32 @@
 """The audit log: append-only and hash-chained, so any altered or deleted record shows.
 
-Each record's hash is sha256(previous hash + the record's canonical JSON). `verify` walks
-the chain: a changed field breaks that record's hash, a deleted record breaks the next
-record's link (and leaves a gap in the ids), a record removed from the end is caught by
-comparing with an anchor (the last hash, exported with every archive).
+Each record's hash is sha256(previous hash + the record's canonical JSON). Appends take
+turns across replicas (a PostgreSQL advisory lock held until the transaction commits, so
+the next append reads the committed end of the chain: one chain, never a fork). `verify`
+walks the chain: a changed field breaks that record's hash, a deleted record breaks the
+next record's link (and leaves a gap in the ids). An anchor (``<id>:<hash>``, exported
+with every archive and written outside the database by `records.anchors`) pins a prefix
+of the chain: rewriting the chain after an edit, or removing records from its end, no
+longer matches the anchors taken before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from siteguard.api.store.tables import AuditRow
 
 GENESIS = "0" * 64
+AUDIT_LOCK_KEY = 0x5347_0002  # pg_advisory_xact_lock key of audit appends
 
 
 def _digest(
@@ -34,7 +41,13 @@ def _digest(
 def append(
     s: Session, actor: str, action: str, entity: str, entity_id: Any, detail: dict[str, Any]
 ) -> AuditRow:
-    last = s.scalar(select(AuditRow).order_by(AuditRow.id.desc()).limit(1).with_for_update())
+    if s.get_bind().dialect.name == "postgresql":
+        # appends take turns: the lock is held until commit, and the next append's query
+        # (a new statement, a new snapshot) then sees the committed end of the chain
+        s.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+    else:  # SQLite: take the database's write lock before reading the end of the chain
+        s.execute(sql("UPDATE audit_log SET id = id WHERE id = (SELECT MAX(id) FROM audit_log)"))
+    last = s.scalar(select(AuditRow).order_by(AuditRow.id.desc()).limit(1))
     prev = last.hash if last else GENESIS
     at = datetime.now(UTC).replace(tzinfo=None)
     text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
@@ -59,11 +72,20 @@ class Verification:
     records: int
     last_hash: str
     problems: list[str]
+    records_last_id: int = 0
 
 
-def verify(s: Session, anchor: str | None = None) -> Verification:
+def anchor_of(v: Verification) -> str:
+    """The anchor of a verified chain's end: ``<id>:<hash>``."""
+    return f"{v.records_last_id}:{v.last_hash}"
+
+
+def verify(s: Session, anchor: str | None = None, anchors: Sequence[str] = ()) -> Verification:
+    """Walk the chain; with ``anchor`` / ``anchors`` (``<id>:<hash>``, or a bare hash from
+    before 1.1) also check that the chain still holds those records unchanged."""
     problems: list[str] = []
     prev, prev_id, n = GENESIS, 0, 0
+    hashes: dict[int, str] = {}
     for row in s.scalars(select(AuditRow).order_by(AuditRow.id)):
         n += 1
         if row.id != prev_id + 1:
@@ -80,8 +102,35 @@ def verify(s: Session, anchor: str | None = None) -> Verification:
                 f"record {row.id}: content altered ({row.action} on {row.entity} {row.entity_id})"
             )
         prev, prev_id = row.hash, row.id
-    if anchor is not None and anchor != prev:
-        problems.append(
-            "the chain does not end at the exported anchor: records removed from the end"
-        )
-    return Verification(not problems, n, prev, problems)
+        hashes[row.id] = row.hash
+    for a in ([anchor] if anchor is not None else []) + list(anchors):
+        problems += anchor_problems(a, hashes, prev_id)
+    return Verification(not problems, n, prev, problems, prev_id)
+
+
+def anchor_problems(anchor: str, hashes: dict[int, str], last_id: int) -> list[str]:
+    """Why the chain does not hold this anchor (empty: it does)."""
+    ident, _, digest = anchor.strip().rpartition(":")
+    if not ident:  # a bare hash (archives before anchors named their record)
+        if digest in hashes.values():
+            return []
+        return [
+            f"no record has the anchor hash {digest}: records removed from the end, or the "
+            "chain rewritten"
+        ]
+    try:
+        record = int(ident)
+    except ValueError:
+        return [f"the anchor {anchor!r} is not <record id>:<hash>"]
+    if record > last_id:
+        return [
+            f"the chain ends at record {last_id} but the anchor names record {record}: "
+            "records removed from the end"
+        ]
+    if hashes.get(record) != digest:
+        return [f"record {record} no longer has the anchored hash: the chain was rewritten"]
+    return []
+
+
+def last_id(s: Session) -> int:
+    return int(s.scalar(select(func.max(AuditRow.id))) or 0)

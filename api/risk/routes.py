@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from siteguard.api.deps import Caller, Db, Settings
+from siteguard.api.deps import Caller, Db, Settings, SiteId
 from siteguard.api.risk.portfolio import (
     INSURER_ROLES,
     insured_project,
@@ -58,7 +58,7 @@ def list_insured(
     response_model=list[RiskOut],
 )
 def get_project_history(
-    site_id: str,
+    site_id: SiteId,
     db: Db,
     who: Caller,
     settings: Settings,
@@ -76,7 +76,7 @@ def get_project_history(
     response_model=PremiumOut,
 )
 def premium(
-    site_id: str,
+    site_id: SiteId,
     db: Db,
     who: Caller,
     settings: Settings,

@@ -3,10 +3,12 @@ jurisdiction (the site id is the edge's)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,11 @@ from siteguard.api.records import audit
 from siteguard.api.store.tables import ProjectRow
 
 SITE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# scheme, host (name, IPv4 or [IPv6]), optional port, a path ending in '/'; no userinfo,
+# query, fragment, spaces or backslashes
+EVIDENCE_BASE_URL = re.compile(
+    r"https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:-]*)*/"
+)
 
 
 class ProjectIn(BaseModel):
@@ -31,6 +38,24 @@ class ProjectIn(BaseModel):
     risk_product: str = Field(
         "default", max_length=64, description="premium rate/band configuration (api settings)"
     )
+    evidence_base_url: str = Field(
+        "",
+        max_length=300,
+        description="The site's edge box, e.g. http://10.1.2.3:8090/evidence/ (ends in '/'): "
+        "the API fetches evidence only from URIs under it; empty: none is fetched",
+    )
+
+    @field_validator("evidence_base_url")
+    @classmethod
+    def _edge_box_url(cls, v: str) -> str:
+        if not v:
+            return v
+        dots = any(seg in (".", "..") for seg in urlsplit(v).path.split("/"))
+        if not EVIDENCE_BASE_URL.fullmatch(v) or dots or (urlsplit(v).port or 1) > 65535:
+            raise ValueError(
+                "must be empty or an http(s) URL ending in '/', without user, query or fragment"
+            )
+        return v
 
 
 class ProjectOut(ProjectIn):

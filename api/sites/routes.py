@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from siteguard.api.access.keys import check_site, visible_projects
-from siteguard.api.deps import Caller, Db, Settings
+from siteguard.api.deps import Caller, CameraId, Db, Settings, SiteId
 from siteguard.api.sites.cameras import CameraIn, CameraOut, camera_json, save_camera, site_cameras
 from siteguard.api.sites.projects import ProjectIn, ProjectOut, project_json, save_project
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/projects", tags=["sites"])
     response_model=ProjectOut,
 )
 def put_project(
-    site_id: str, body: ProjectIn, db: Db, who: Caller, settings: Settings
+    site_id: SiteId, body: ProjectIn, db: Db, who: Caller, settings: Settings
 ) -> dict[str, Any]:
     who.require("admin")
     p = save_project(db, site_id, body, who.name, settings.risk)
@@ -38,7 +38,9 @@ def list_projects(db: Db, who: Caller) -> list[dict[str, Any]]:
     summary="Register a camera and its zones (admin)",
     response_model=CameraOut,
 )
-def put_camera(site_id: str, camera_id: str, body: CameraIn, db: Db, who: Caller) -> dict[str, Any]:
+def put_camera(
+    site_id: SiteId, camera_id: CameraId, body: CameraIn, db: Db, who: Caller
+) -> dict[str, Any]:
     who.require("admin")
     row = save_camera(db, site_id, camera_id, body, who.name)
     db.commit()
@@ -50,6 +52,6 @@ def put_camera(site_id: str, camera_id: str, body: CameraIn, db: Db, who: Caller
     summary="A project's cameras: zones, and the latest state and heartbeat from the edge",
     response_model=list[CameraOut],
 )
-def list_cameras(site_id: str, db: Db, who: Caller) -> list[dict[str, Any]]:
+def list_cameras(site_id: SiteId, db: Db, who: Caller) -> list[dict[str, Any]]:
     check_site(db, who, site_id)
     return site_cameras(db, site_id)

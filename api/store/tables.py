@@ -97,6 +97,9 @@ class ProjectRow(Base):
     responsible_phone: Mapped[str] = mapped_column(String(50), default="")
     jurisdiction: Mapped[str] = mapped_column(String(100), default="")
     risk_product: Mapped[str] = mapped_column(String(64), default="default")  # rate/band config
+    # the site's edge box (e.g. http://10.1.2.3:8090/evidence/): evidence URIs outside it
+    # are never fetched
+    evidence_base_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
     notices: Mapped[list[NoticeRow]] = relationship(back_populates="project")
 
 
@@ -143,6 +146,9 @@ class ApiKeyRow(Base):
     site_ids: Mapped[str] = mapped_column(Text, default="")  # contractor / edge: comma-separated
     jurisdiction: Mapped[str] = mapped_column(String(100), default="")  # regulator
     insurer: Mapped[str] = mapped_column(String(200), default="")  # insurer / inspector
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
 
 
 class NoticeHistoryRow(Base):
@@ -268,3 +274,23 @@ class ConsoleSessionRow(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime())
     expires_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class DeliverySeqRow(Base):
+    """An edge outbox seq the API has stored (or kept as a dead letter), above the site's
+    confirmed pointer (rows at or below it are pruned)."""
+
+    __tablename__ = "delivery_seqs"
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class DeliveryRow(Base):
+    """Per site and outbox epoch: every seq up to ``stored_through`` is stored."""
+
+    __tablename__ = "deliveries"
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stored_through: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime())

@@ -31,6 +31,8 @@ class DemoApi:
     data: Path
     broker_port: int
     site_id: str
+    mqtt_user: str | None = None
+    mqtt_password: str | None = None
     port: int = field(default_factory=free_port)
     keys: dict[str, str] = field(default_factory=dict)
     notices: list[dict[str, Any]] = field(default_factory=list)
@@ -51,7 +53,12 @@ class DemoApi:
         settings = ApiSettings(
             database_url=f"sqlite:///{self.data / 'api.db'}",
             data_dir=self.data / "api-data",
-            mqtt=MqttIngestSettings(port=self.broker_port, client_id="siteguard-demo-api"),
+            mqtt=MqttIngestSettings(
+                port=self.broker_port,
+                client_id="siteguard-demo-api",
+                username=self.mqtt_user,
+                password=self.mqtt_password,
+            ),
             push=PushSettings(
                 url=self.platform.url, secret="demo-secret", poll_s=0.5, escalation_check_s=30
             ),
@@ -77,6 +84,13 @@ class DemoApi:
             time.sleep(0.05)
         self.call("admin", "PUT", f"/api/v1/projects/{self.site_id}", json=DEMO_PROJECT)
         return self
+
+    def register_edge_box(self, evidence_base_url: str) -> None:
+        """Name the edge worker's evidence endpoint as the site's edge box: the API fetches
+        evidence (for the console and the notice PDF) from nowhere else."""
+        base = evidence_base_url.rstrip("/") + "/"
+        project = dict(DEMO_PROJECT, evidence_base_url=base)
+        self.call("admin", "PUT", f"/api/v1/projects/{self.site_id}", json=project)
 
     @property
     def url(self) -> str:

@@ -3,6 +3,10 @@
 A real HTTP server: verifies the HMAC signature and timestamp, applies each idempotency key
 once (a repeat is answered 200 "duplicate"), and appends accepted messages to a JSON-lines
 file. Platforms implementing the contract can use it as the executable specification.
+
+For tests of outages, ``refuse`` (a function of the message) makes it answer 500 to a
+signed, well-formed message without applying it while the function says so; every such
+message that reached it, refused or not, is in ``attempts`` in arrival order.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,10 +28,18 @@ MAX_SKEW_S = 300
 
 class PlatformReceiver:
     def __init__(
-        self, secret: str, store: Path | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        secret: str,
+        store: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        refuse: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         self.secret = secret
         self.store = store
+        self.refuse = refuse
+        self.attempts: list[dict[str, Any]] = []
+        self.refused = 0
         self.received: list[dict[str, Any]] = []
         self.keys: set[str] = set()
         self.duplicates = 0
@@ -75,6 +88,11 @@ class PlatformReceiver:
             self.rejected += 1
             return 400, {"error": f"not a SiteGuard v1 message: {exc}"}
         with self._lock:
+            self.attempts.append(msg)
+            refuse = self.refuse
+            if refuse is not None and refuse(msg):
+                self.refused += 1
+                return 500, {"error": "platform unavailable (refusing on purpose)"}
             if key in self.keys:
                 self.duplicates += 1
                 return 200, {"status": "duplicate"}

@@ -7,6 +7,7 @@ test with that instruction rather than skipping it.
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import subprocess
 import threading
@@ -35,17 +36,39 @@ def wait_until(cond: Callable[[], object], timeout: float = 20.0) -> bool:
 class Mosquitto:
     """A real broker on loopback; stop() and start() again keep port and persisted state."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        users: dict[str, tuple[str, str | None]] | None = None,
+    ) -> None:
+        """``users``: a locked broker (no anonymous clients) with these logins, each
+        ``name -> (password, site)``: an edge's site it may publish under, or None for a
+        reader of every site (the API). Without: anonymous clients, for tests of other
+        things."""
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise RuntimeError("mosquitto is not installed: run scripts/system-deps.sh")
         self.exe = exe
         self.port = port or free_port()
         workdir.mkdir(parents=True, exist_ok=True)
+        workdir.chmod(0o755)  # started as root, Mosquitto reads its files as mosquitto
         self.conf = workdir / "mosquitto.conf"
+        if users:
+            from siteguard.broker_cmd import acl_block, locked_config, set_user
+
+            passwd, acl = workdir / "passwd", workdir / "acl"
+            for name, (password, site) in users.items():
+                set_user(passwd, acl, name, password, acl_block(name, "siteguard", site))
+            listener = locked_config(self.port, passwd, acl)
+        else:
+            # run as this user (started as root, Mosquitto would switch to the mosquitto
+            # user, which cannot write its persistence file in this user's folder)
+            listener = (
+                f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            )
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            f"persistence true\npersistence_location {workdir}/\nautosave_interval 1\n"
+            listener + f"persistence true\npersistence_location {workdir}/\nautosave_interval 1\n"
             "max_queued_messages 100000\nmax_inflight_messages 1000\n"
         )
         self.log = workdir / "mosquitto.log"
@@ -64,12 +87,20 @@ class Mosquitto:
             self.proc.wait(10)
         self.proc = None
 
+    def kill(self) -> None:
+        """kill -9: no chance to save what it holds in memory."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
 
 class Collector:
     """A durable MQTT 5 subscriber (persistent session) that records what arrives."""
 
     def __init__(self, port: int, topic: str, client_id: str = "test-collector") -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
+        self.redelivered: list[tuple[str, bytes]] = []  # DUP-flagged: the broker sent it again
         self._lock = threading.Lock()
         self.topic = topic
         self.client = mqtt.Client(
@@ -86,6 +117,8 @@ class Collector:
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+            if msg.dup:
+                self.redelivered.append((msg.topic, bytes(msg.payload)))
 
     def wait_for(self, count: int, timeout: float = 30.0, topic_suffix: str = "") -> list[bytes]:
         deadline = time.monotonic() + timeout

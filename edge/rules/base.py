@@ -9,12 +9,12 @@ protection is gone) are computed once and shared by the rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from siteguard.contract.events import EventBox
-from siteguard.contract.hazards import HazardType
+from siteguard.contract.hazards import HazardLevel, HazardType
 from siteguard.contract.zones import Zone
 from siteguard.edge.config import ZoneRules
 from siteguard.edge.lifecycle import Observation
@@ -56,6 +56,27 @@ class FrameFacts:
         return bool(share.max() >= self.rules.bare_head_ioa)
 
 
+def person_in_zone(
+    frame: FrameFacts,
+    zone: Zone,
+    row: int,
+    hazard_type: HazardType,
+    level: HazardLevel,
+    reason: str,
+) -> Observation:
+    """The observation of one person (a detection row) in one zone."""
+    return Observation(
+        key=f"{hazard_type.value}/{zone.id}/{subject(frame.dets, row)}",
+        hazard_type=hazard_type,
+        level=level,
+        score=float(frame.dets.confidence[row]),
+        boxes=(event_box(frame.dets, row),),
+        zones=(zone.id,),
+        reason=reason,
+    )
+
+
+@runtime_checkable
 class Rule(Protocol):
     hazard_type: HazardType
 

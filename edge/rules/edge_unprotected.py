@@ -6,7 +6,7 @@ from __future__ import annotations
 from siteguard.contract.hazards import HazardType
 from siteguard.contract.zones import ZoneKind
 from siteguard.edge.lifecycle import Observation
-from siteguard.edge.rules.base import FrameFacts, event_box, subject
+from siteguard.edge.rules.base import FrameFacts, person_in_zone
 
 
 class EdgeUnprotected:
@@ -19,14 +19,13 @@ class EdgeUnprotected:
                 continue
             for row in frame.people_in(zone):
                 out.append(
-                    Observation(
-                        key=f"edge_unprotected/{zone.id}/{subject(frame.dets, row)}",
-                        hazard_type=self.hazard_type,
-                        level=frame.rules.edge_unprotected_level,
-                        score=float(frame.dets.confidence[row]),
-                        boxes=(event_box(frame.dets, row),),
-                        zones=(zone.id,),
-                        reason=f"worker at edge/opening zone {zone.id} with no protection "
+                    person_in_zone(
+                        frame,
+                        zone,
+                        row,
+                        self.hazard_type,
+                        frame.rules.edge_unprotected_level,
+                        f"worker at edge/opening zone {zone.id} with no protection "
                         "(临边、洞口防护缺失, JGJ 80-2016)",
                     )
                 )

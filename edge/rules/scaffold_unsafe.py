@@ -6,7 +6,7 @@ from __future__ import annotations
 from siteguard.contract.hazards import HazardType
 from siteguard.contract.zones import ZoneKind
 from siteguard.edge.lifecycle import Observation
-from siteguard.edge.rules.base import FrameFacts, event_box, subject
+from siteguard.edge.rules.base import FrameFacts, person_in_zone
 
 
 class ScaffoldUnsafe:
@@ -23,15 +23,13 @@ class ScaffoldUnsafe:
                     continue
                 why = "without a hard hat" if bare else "on a level without guardrail/net"
                 out.append(
-                    Observation(
-                        key=f"scaffold_unsafe/{zone.id}/{subject(frame.dets, row)}",
-                        hazard_type=self.hazard_type,
-                        level=frame.rules.scaffold_unsafe_level,
-                        score=float(frame.dets.confidence[row]),
-                        boxes=(event_box(frame.dets, row),),
-                        zones=(zone.id,),
-                        reason=f"worker on scaffold zone {zone.id} {why} "
-                        "(脚手架不规范, JGJ 130-2011)",
+                    person_in_zone(
+                        frame,
+                        zone,
+                        row,
+                        self.hazard_type,
+                        frame.rules.scaffold_unsafe_level,
+                        f"worker on scaffold zone {zone.id} {why} (脚手架不规范, JGJ 130-2011)",
                     )
                 )
         return out

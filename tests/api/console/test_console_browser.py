@@ -68,7 +68,12 @@ def site(tmp_path_factory, evidence_server):
         for sid, name in (("bh-001", "滨湖花园项目"), ("bh-002", "高铁南站项目")):
             s.add(
                 ProjectRow(
-                    site_id=sid, name=name, insurer=INSURER, jurisdiction=J, contractor="示例建设"
+                    site_id=sid,
+                    name=name,
+                    insurer=INSURER,
+                    jurisdiction=J,
+                    contractor="示例建设",
+                    evidence_base_url=f"{evidence_server}/",  # the site's edge box
                 )
             )
         keys["contractor"] = create_key(s, "张工", "contractor", ["bh-001"])

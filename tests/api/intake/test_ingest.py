@@ -163,7 +163,9 @@ def test_events_published_while_the_api_is_down_arrive_when_it_is_back(tmp_path,
     pub.loop_start()
     for i in range(5):  # the API is down
         pub.publish(
-            "siteguard/s/cam-1/events", json.dumps(event(f"evt_down{i:08d}", t=i, started=i)), qos=1
+            "siteguard/futian-0001/cam-north/events",
+            json.dumps(event(f"evt_down{i:08d}", t=i, started=i)),
+            qos=1,
         ).wait_for_publish(5)
     pub.loop_stop()
     pub.disconnect()
@@ -266,7 +268,7 @@ def test_a_batch_that_fails_unexpectedly_is_redone_one_by_one_and_nothing_is_los
     consumer = MqttIngest(MqttIngestSettings(), ingestor)
     batch = []
     for i, eid in enumerate(("evt_fine00000001", "evt_poison000001", "evt_fine00000002")):
-        msg = paho.MQTTMessage(mid=i + 1, topic=b"siteguard/futian-0001/cam-1/events")
+        msg = paho.MQTTMessage(mid=i + 1, topic=b"siteguard/futian-0001/cam-north/events")
         msg.payload = json.dumps(event(eid, t=i, started=i)).encode()
         batch.append(msg)
     assert consumer._store(batch) is True
@@ -301,7 +303,7 @@ def test_a_retired_replica_hands_over_what_waited_for_it_and_gets_no_more(tmp_pa
             for i in range(first, first + n):
                 ev = event(f"evt_ret{i:09d}", t=i, started=i, camera_id=f"cam-{i % 3}")
                 pub.publish(
-                    f"siteguard/s/cam-{i % 3}/events", json.dumps(ev), qos=1
+                    f"siteguard/futian-0001/cam-{i % 3}/events", json.dumps(ev), qos=1
                 ).wait_for_publish(5)
 
         publish(0, 20)

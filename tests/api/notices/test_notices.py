@@ -65,7 +65,8 @@ def seed_two_hazards(client):
 def seed_evidence(client, photos, found="hhw-000011.jpg", missing="gone.jpg"):
     """Two hazards whose evidence is on the stand-in edge box: a no-helmet one whose photo
     is there, an edge one whose photo is not."""
-    assert client.put("/api/v1/projects/futian-0001", json=PROJECT).status_code == 200
+    project = dict(PROJECT, evidence_base_url=f"{photos.url}/")  # the site's edge box
+    assert client.put("/api/v1/projects/futian-0001", json=project).status_code == 200
     post(client, "hazard_event_v1_start.json", evidence_uri=f"{photos.url}/{found}")
     post(
         client,
