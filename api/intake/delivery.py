@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -95,7 +96,10 @@ def advance(s: Session, keys: Iterable[Key]) -> list[tuple[str, DeliveryReceipt]
             (
                 site,
                 DeliveryReceipt(
-                    epoch=epoch, stored_through=through, missing_after=missing, at=row.updated_at
+                    epoch=epoch,
+                    stored_through=through,
+                    missing_after=missing,
+                    at=row.updated_at.replace(tzinfo=UTC),
                 ),
             )
         )

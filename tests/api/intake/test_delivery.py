@@ -114,6 +114,7 @@ def test_the_pointer_stops_at_a_gap_and_says_so(tmp_path):
             note(s, SITE, "epoch-0001", seq)
         [(site, receipt)] = advance(s, [(SITE, "epoch-0001")])
     assert site == SITE and receipt.stored_through == 2 and receipt.missing_after
+    assert receipt.model_dump_json().endswith('Z"}')  # one time form on the wire
     with sessions.begin() as s:
         note(s, SITE, "epoch-0001", 3)
         [(_, receipt)] = advance(s, [(SITE, "epoch-0001")])
