@@ -55,7 +55,7 @@ def notices_page(
                     number=n.number,
                     project=n.project.name or n.project.site_id,
                     status=n.status,
-                    items=len(n.items),
+                    item_count=len(n.items),  # not `items`: Jinja would find dict.items
                     major=levels.count("major"),
                     overdue=late,
                     deadline=china_text(min((i.deadline for i in n.items), default=n.issued_at)),
