@@ -41,11 +41,12 @@ class Mosquitto:
         workdir: Path,
         port: int | None = None,
         users: dict[str, tuple[str, str | None]] | None = None,
+        tls: tuple[Path, Path, Path] | None = None,
     ) -> None:
         """``users``: a locked broker (no anonymous clients) with these logins, each
         ``name -> (password, site)``: an edge's site it may publish under, or None for a
         reader of every site (the API). Without: anonymous clients, for tests of other
-        things."""
+        things. ``tls``: (CA, certificate, key) files for a TLS-only listener."""
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise RuntimeError("mosquitto is not installed: run scripts/system-deps.sh")
@@ -67,6 +68,9 @@ class Mosquitto:
             listener = (
                 f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
             )
+        if tls:  # (CA, certificate, key): the listener speaks TLS only
+            ca, cert, key = tls
+            listener += f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
         self.conf.write_text(
             listener + f"persistence true\npersistence_location {workdir}/\nautosave_interval 1\n"
             "max_queued_messages 100000\nmax_inflight_messages 1000\n"
@@ -250,3 +254,63 @@ class PhotoServer:
             self._stopped = True
             self.httpd.shutdown()
             self.httpd.server_close()
+
+
+def make_tls_files(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for ``host`` (openssl): (ca, cert, key)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.crt", folder / "ca.key"
+    cert, key, csr = folder / "server.crt", folder / "server.key", folder / "server.csr"
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=siteguard-test-ca",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={host}",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+    )
+    ext = folder / "san.ext"
+    ext.write_text(f"subjectAltName=IP:{host}\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+        "-out",
+        str(cert),
+    )
+    for f in (ca, cert, key):
+        f.chmod(0o644)
+    return ca, cert, key

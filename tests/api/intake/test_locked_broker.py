@@ -161,3 +161,50 @@ def test_receipts_pass_the_acl_both_ways(locked, tmp_path):
         assert wait_until(lambda: pub.outbox.awaiting_confirmation() == 0, 10)
         assert pub.confirmed_through == 5
         pub.stop()
+
+
+def test_the_api_and_the_edge_speak_tls_to_a_tls_only_broker(tmp_path):
+    """TLS on both sides (a throw-away CA made by openssl): the API's mqtt.tls / ca_file and
+    the edge's; a client without TLS gets nowhere."""
+    from pydantic import SecretStr
+
+    from siteguard.contract.events import HazardEvent
+    from siteguard.demo.services import make_tls_files
+    from siteguard.edge.outbox import Outbox
+    from siteguard.edge.publisher import MqttConfig, Publisher
+
+    ca, cert, key = make_tls_files(tmp_path / "tls")
+    broker = Mosquitto(tmp_path / "tls-broker", users=USERS, tls=(ca, cert, key)).start()
+    try:
+        plain = paho.Client(CallbackAPIVersion.VERSION2, client_id="t-plain")
+        plain.username_pw_set("edge-futian-0001", "edge-a-pass")
+        connected = []
+        plain.on_connect = lambda *a: connected.append(not a[3].is_failure)
+        plain.connect_async("127.0.0.1", broker.port)
+        plain.loop_start()
+        time.sleep(2)
+        plain.loop_stop()
+        assert connected in ([], [False])  # no session without TLS
+        mqtt = MqttIngestSettings(
+            port=broker.port, username="siteguard-api", password="api-pass", tls=True, ca_file=ca
+        )
+        app = create_app(ApiSettings(database_url=f"sqlite:///{tmp_path}/api.db", mqtt=mqtt))
+        with api_client(app):
+            assert app.state.services.mqtt.connected.wait(10)
+            time.sleep(0.3)
+            config = MqttConfig(
+                port=broker.port,
+                username="edge-futian-0001",
+                password=SecretStr("edge-a-pass"),
+                tls=True,
+                ca_file=str(ca),
+            )
+            pub = Publisher(config, "futian-0001", Outbox(tmp_path / "o.db"))
+            pub.start()
+            assert pub.connected.wait(10)
+            pub.send_event(HazardEvent.model_validate(event("evt_tls000000001")))
+            assert wait_until(lambda: app.state.services.ingestor.counts["new"] == 1, 10)
+            assert wait_until(lambda: pub.outbox.awaiting_confirmation() == 0, 10)
+            pub.stop()
+    finally:
+        broker.stop()
