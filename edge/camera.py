@@ -56,6 +56,14 @@ class CameraConfig(BaseModel):
     loop: bool = Field(False, description="Files: start again at the end (demos, soak tests)")
     realtime: bool = Field(True, description="Files: read at the clip's own frame rate")
     max_backoff_s: float = Field(30.0, gt=0)
+    open_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=60,
+        description="Give up opening the stream after this long. OpenCV's FFmpeg backend "
+        "opens one stream at a time per process, so a camera that answers slowly delays "
+        "the other cameras' opens by up to this much (FFmpeg's own default is 30 s)",
+    )
     zones: list[Zone] = Field(default_factory=list)
     reference_image: Path | None = Field(
         None, description="Commissioned reference view (`siteguard commission`) for protected zones"
@@ -94,12 +102,16 @@ class CameraReader:
         self.frames_dropped = 0
         self.reconnects = 0
         self._on_state = on_state
-        self._open = open_capture or (lambda url: cv2.VideoCapture(url, cv2.CAP_FFMPEG))
+        self._open = open_capture or self._ffmpeg
         self._lock = threading.Lock()
         self._latest: Frame | None = None
         self._taken = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{config.id}", daemon=True)
+
+    def _ffmpeg(self, url: str) -> cv2.VideoCapture:
+        timeout_ms = int(self.config.open_timeout_s * 1000)
+        return cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms])
 
     def start(self) -> None:
         self._thread.start()

@@ -101,3 +101,39 @@ def test_motion_gate_skips_static_scenes_but_checks_periodically():
     assert gate.skipped == 3
     off = MotionGate(MotionConfig(enabled=False))
     assert off.should_detect(still, 0) and off.should_detect(still, 0.1)
+
+
+def test_a_camera_that_never_answers_gives_up_after_its_open_timeout(tmp_path, fixtures):
+    """OpenCV's FFmpeg backend opens one stream at a time per process (measured: a file
+    camera waited 7.5 s behind an RTSP server that accepted and never answered), so the
+    open is bounded: such a camera is offline after open_timeout_s, and the others open."""
+    import socket
+    import threading
+
+    from siteguard.demo.sample import sample_video_path
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    held = []
+    threading.Thread(target=lambda: held.append(srv.accept()), daemon=True).start()
+    port = srv.getsockname()[1]
+    events = []
+    silent = CameraReader(
+        CameraConfig(id="silent", url=f"rtsp://127.0.0.1:{port}/x", open_timeout_s=1.5),
+        on_state=lambda cam, state, detail: events.append((cam, state)),
+    )
+    fine = CameraReader(
+        CameraConfig(id="gate", url=str(sample_video_path()), realtime=False),
+        on_state=lambda cam, state, detail: events.append((cam, state)),
+    )
+    silent.start()
+    time.sleep(0.3)
+    fine.start()
+    try:
+        assert wait(lambda: ("silent", CameraState.OFFLINE) in events, 15)
+        assert wait(lambda: ("gate", CameraState.ONLINE) in events, 15)
+    finally:
+        silent.stop()
+        fine.stop()
+        srv.close()
