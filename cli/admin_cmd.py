@@ -183,7 +183,11 @@ def run_key_revoke(args: argparse.Namespace) -> int:
 
 
 def run_site_import(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
     from siteguard.api.sites.cameras import CameraIn, save_camera
+    from siteguard.api.sites.projects import ProjectIn, project_json, save_project
+    from siteguard.api.store.tables import ProjectRow
     from siteguard.edge.config import ConfigError, EdgeConfig
 
     try:
@@ -191,13 +195,26 @@ def run_site_import(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    box = config.evidence.base_url.rstrip("/") + "/"  # where the API may fetch evidence
     with _sessions(args.db).begin() as s:
         for cam in config.cameras:
             save_camera(
                 s, config.site_id, cam.id, CameraIn(name=cam.id, zones=cam.zones), "site-import"
             )
+        project = s.scalar(select(ProjectRow).where(ProjectRow.site_id == config.site_id))
+        if project is not None:
+            fields = {k: v for k, v in project_json(project).items() if k != "site_id"}
+            body = ProjectIn.model_validate(fields | {"evidence_base_url": box})
+            save_project(s, config.site_id, body, "site-import", [project.risk_product])
     zones = sum(len(c.zones) for c in config.cameras)
     print(f"site {config.site_id}: {len(config.cameras)} camera(s), {zones} zone(s) imported")
+    if project is None:
+        print(
+            f"no project {config.site_id} yet: register it (PUT /api/v1/projects/"
+            f"{config.site_id}) with evidence_base_url {box}, or import again afterwards"
+        )
+    else:
+        print(f"evidence of {config.site_id} is fetched from its edge box at {box}")
     return 0
 
 

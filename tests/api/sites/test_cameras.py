@@ -65,3 +65,12 @@ def test_site_import_reads_cameras_and_zones_from_site_yaml(tmp_path, db_url, ca
         cams = admin.get("/api/v1/projects/futian-0001/cameras").json()
         assert [(c["camera_id"], len(c["zones"])) for c in cams] == [("cam-1", 1), ("cam-2", 0)]
         assert "u:p" not in str(cams)  # stream credentials never reach the API
+        # once the project is registered, importing again names its edge box for evidence
+        assert admin.put("/api/v1/projects/futian-0001", json={"name": "P"}).status_code == 200
+        assert main(["site", "import", "--db", db_url, "--config", str(cfg)]) == 0
+        assert "fetched from its edge box at http://127.0.0.1:8090/evidence/" in (
+            capsys.readouterr().out
+        )
+        [project] = admin.get("/api/v1/projects").json()
+        assert project["evidence_base_url"] == "http://127.0.0.1:8090/evidence/"
+        assert project["name"] == "P"  # the rest of the project kept
