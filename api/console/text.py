@@ -46,6 +46,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_frame": ("暂无画面", "No picture yet"),
     "hazard": ("隐患", "Hazard"),
     "type": ("类型", "Type"),
+    "time_local": ("时间（北京时间）", "Time (China)"),
     "level": ("等级", "Level"),
     "status": ("状态", "Status"),
     "camera": ("摄像头", "Camera"),

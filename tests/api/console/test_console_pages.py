@@ -77,5 +77,6 @@ def test_the_notice_list_counts_items_and_alert_times_are_china_time(console):
     first = datetime.fromisoformat(event["started_at"]).astimezone(UTC) + timedelta(hours=8)
     alerts = page("regulator", "/console/alerts", jurisdiction="福田区").text
     assert first.strftime("%Y-%m-%d %H:%M") in alerts  # China time, not the UTC of the feed
+    assert "<th>time</th>" not in alerts and "北京时间" in alerts
     site = page("inspector", "/console/sites/futian-0001", insurer="ins").text
     assert "2026-10-05 16:30" in site  # the camera's status time, in China time
