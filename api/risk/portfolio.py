@@ -76,12 +76,32 @@ CSV_COLUMNS = [
 ]
 
 
-def portfolio_csv(rows: list[dict[str, Any]]) -> str:
+CSV_COLUMNS_ZH = {
+    "site_id": "项目编号",
+    "name": "项目名称",
+    "policy_no": "保单号",
+    "score": "风险评分",
+    "factor": "费率调整系数",
+    "band_percent": "浮动档位（%）",
+    "rate_per_mille": "调整后费率（‰）",
+    "confidence": "置信度",
+    "trend": "趋势",
+    "inspection": "检查频次",
+    "reasons": "原因",
+}
+
+
+def portfolio_csv(rows: list[dict[str, Any]], lang: str = "en") -> str:
+    """The portfolio as CSV for spreadsheets: a UTF-8 BOM (Excel then reads the Chinese
+    names right), Chinese column names and reasons with ``lang="zh"``."""
     out = io.StringIO()
+    out.write("\ufeff")
     w = csv.writer(out)
-    w.writerow(CSV_COLUMNS)
+    zh = lang == "zh"
+    w.writerow([CSV_COLUMNS_ZH[c] for c in CSV_COLUMNS] if zh else CSV_COLUMNS)
     for r in rows:
-        w.writerow([" | ".join(r[c]) if c == "reasons" else r[c] for c in CSV_COLUMNS])
+        reasons = r["reasons_zh"] if zh else r["reasons"]
+        w.writerow([" | ".join(reasons) if c == "reasons" else r[c] for c in CSV_COLUMNS])
     return out.getvalue()
 
 

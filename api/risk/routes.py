@@ -40,12 +40,13 @@ def list_insured(
     settings: Settings,
     month: MonthParam = None,
     format: Literal["json", "csv"] = "json",
+    lang: Literal["en", "zh"] = "en",
 ) -> Any:
     who.require(*INSURER_ROLES)
     rows = portfolio(db, who, period_of(month), settings)
     if format == "csv":
         return Response(
-            portfolio_csv(rows),
+            portfolio_csv(rows, lang),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="siteguard-risk.csv"'},
         )

@@ -218,8 +218,14 @@ def test_insurer_scope_csv_history_and_premium(history):
     assert len(mine) == n == 3
     r = c.get("/api/v1/insurer/projects", params={"month": "2026-10", "format": "csv"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.content.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads UTF-8 Chinese right
+    table = list(csv.DictReader(io.StringIO(r.text.removeprefix("\ufeff"))))
     assert {t["site_id"] for t in table} == mine
+    zh = c.get(
+        "/api/v1/insurer/projects", params={"month": "2026-10", "format": "csv", "lang": "zh"}
+    )
+    zh_table = list(csv.DictReader(io.StringIO(zh.text.removeprefix("\ufeff"))))
+    assert {t["项目编号"] for t in zh_table} == mine and "费率调整系数" in zh_table[0]
     assert {t["site_id"]: float(t["factor"]) for t in table} == {
         x["site_id"]: x["factor"] for x in rows
     }
