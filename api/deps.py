@@ -10,14 +10,13 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request, UploadFile
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from siteguard.api.access.keys import Principal, authenticate, hash_key
 from siteguard.api.access.sessions import SESSION_COOKIE, session_principal
 from siteguard.api.errors import Forbidden, Unauthorized
 from siteguard.api.intake.events import Ingestor
-from siteguard.api.notices.proof import MAX_BYTES, MAX_PHOTOS
 from siteguard.api.services import Services
 from siteguard.api.settings import ApiSettings
 
@@ -102,9 +101,3 @@ def principal(request: Request, sessions: Sessions) -> Principal:
 
 
 Caller = Annotated[Principal, Depends(principal)]
-
-
-async def read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
-    """Uploaded files as (filename, content), each read up to one byte over the proof-photo
-    limit (so an oversized one is refused without reading it all)."""
-    return [(f.filename or "upload", await f.read(MAX_BYTES + 1)) for f in files[:MAX_PHOTOS]]

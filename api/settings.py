@@ -120,11 +120,6 @@ class ApiSettings(BaseModel):
         return self
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
-        """The environment alone (see `load`)."""
-        return cls.load(None, env)
-
-    @classmethod
     def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> ApiSettings:
         """Settings from an api.yaml (validated, unknown keys refused), then the environment
         variables in `ENV` on top; SettingsError says which key is wrong and why."""

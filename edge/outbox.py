@@ -34,6 +34,8 @@ class OutboxMessage:
 log = logging.getLogger(__name__)
 COLUMNS = "id, topic, payload, qos, retain, seq"
 NEXT_SEQ = "SELECT value FROM meta WHERE key = 'next_seq'"
+# the wait before a re-send doubles with every send, up to 32 times the first
+BACKOFF = "(CASE WHEN sends <= 1 THEN 1 WHEN sends >= 6 THEN 32 ELSE 1 << (sends - 1) END)"
 
 
 def _message(r: tuple[Any, ...]) -> OutboxMessage:
@@ -202,19 +204,13 @@ class Outbox:
         more than ``older_than_s`` ago, doubling with every send up to 32 times as long (a
         long API outage does not resend the whole backlog every minute); with
         ``older_than_s`` 0, every one after ``after_seq`` at once."""
-        now = time.time()
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {COLUMNS}, sent_at, sends FROM outbox WHERE brokered = 1 AND seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (after_seq, max(limit * 20, 200)),
+                f"SELECT {COLUMNS} FROM outbox WHERE brokered = 1 AND seq > ? "
+                f"AND (sent_at IS NULL OR sent_at + ? * {BACKOFF} <= ?) ORDER BY seq LIMIT ?",
+                (after_seq, older_than_s, time.time(), limit),
             ).fetchall()
-        due = [
-            r
-            for r in rows
-            if r[6] is None or now - r[6] >= older_than_s * min(2 ** max(r[7] - 1, 0), 32)
-        ]
-        return [_message(r) for r in due[:limit]]
+        return [_message(r) for r in rows]
 
     def awaiting_confirmation(self) -> int:
         with self._lock:

@@ -204,7 +204,8 @@ class Publisher:
 
     def _publish(self, msg: OutboxMessage) -> None:
         payload = msg.payload if msg.seq is None else stamp(msg.payload, self.outbox.epoch, msg.seq)
-        self.outbox.sent(msg.id)
+        if msg.seq is not None:  # only events wait for a receipt and are sent again
+            self.outbox.sent(msg.id)
         info = self.client.publish(msg.topic, payload, qos=msg.qos, retain=msg.retain)
         with self._lock:
             # the PUBACK may have come before this line (paho calls back from its own

@@ -86,7 +86,7 @@ class Ingestor:
         """A status or stats message: camera state and camera-hours (bad ones dead-lettered)."""
         if len(payload) > self.max_payload_bytes:
             return self.reject(payload[:4096], f"mqtt:{topic}", "camera message too large")
-        site = topic.split("/")[-3] if topic.count("/") >= 3 else ""
+        site = _topic_site(f"mqtt:{topic}") or ""  # camera_health refuses a bad topic
         if (refused := self._over_rate(payload, f"mqtt:{topic}", site)) is not None:
             return refused
         try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
@@ -130,7 +130,3 @@ def anchor_problems(anchor: str, hashes: dict[int, str], last_id: int) -> list[s
     if hashes.get(record) != digest:
         return [f"record {record} no longer has the anchored hash: the chain was rewritten"]
     return []
-
-
-def last_id(s: Session) -> int:
-    return int(s.scalar(select(func.max(AuditRow.id))) or 0)

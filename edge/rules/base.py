@@ -9,9 +9,11 @@ protection is gone) are computed once and shared by the rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 
 from siteguard.contract.events import EventBox
 from siteguard.contract.hazards import HazardLevel, HazardType
@@ -33,9 +35,13 @@ class FrameFacts:
     size: tuple[int, int]  # width, height
     protection_gone: dict[str, float] = field(default_factory=dict)  # zone id -> score
 
-    @property
+    @cached_property
     def bare_heads(self) -> list[Violation]:
         return [v for v in self.violations if v.type == HazardType.NO_HELMET]
+
+    @cached_property
+    def _head_boxes(self) -> npt.NDArray[np.float32]:
+        return np.array([v.box for v in self.bare_heads], np.float32).reshape(-1, 4)
 
     def people_in(self, zone: Zone) -> list[int]:
         """Rows of the people whose feet are in the zone."""
@@ -49,7 +55,7 @@ class FrameFacts:
     def bare_headed(self, row: int) -> bool:
         """Is this person's head one of the frame's bare heads? (share of a bare-head box
         inside the person box, at least `rules.bare_head_ioa`)."""
-        heads = np.array([v.box for v in self.bare_heads], np.float32).reshape(-1, 4)
+        heads = self._head_boxes
         if not len(heads):
             return False
         share = box_ioa(heads, self.dets.xyxy[row : row + 1])[:, 0]
