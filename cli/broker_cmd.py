@@ -102,7 +102,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--acl-file", type=Path, required=True, help="Mosquitto acl_file")
         p.add_argument("--prefix", default="siteguard", help="topic prefix (default siteguard)")
         p.add_argument(
-            "--password", default=None, help="the password (default: a new random one, printed)"
+            "--password",
+            default=None,
+            help="the password (default: a new random one, printed); write --password=VALUE "
+            "when it may start with '-'",
         )
         p.set_defaults(func=run)
 

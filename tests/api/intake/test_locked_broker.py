@@ -128,6 +128,9 @@ def test_siteguard_broker_writes_mosquitto_entries_and_keeps_other_users(tmp_pat
     assert "topic read siteguard/#" in acl.read_text()
     assert acl.read_text().count("user edge-futian-0001") == 1
     assert main(["broker", "add-site", "../etc", *args]) == 2
+    # a password that starts with "-" (1 in 64 random ones do), passed as compose passes it
+    assert main(["broker", "add-site", "site-x", *args, "--password=-dash-first"]) == 0
+    assert "edge-site-x:" in pw.read_text()
     # mosquitto_passwd's own hash of this password and salt
     salt = bytes.fromhex("d6fc9e8a0ba7117c39d52b5d")
     assert password_entry("user1", "secret", salt) == (
