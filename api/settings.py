@@ -54,6 +54,24 @@ class EvidenceFetchSettings(BaseModel):
     )
 
 
+class CameraSettings(BaseModel):
+    """When a camera whose heartbeats stopped is shown offline (derived when read)."""
+
+    model_config = ConfigDict(extra="forbid")
+    missed_heartbeats: int = Field(
+        3,
+        ge=1,
+        description="A camera is offline once this many heartbeat intervals passed with no "
+        "heartbeat or status from it (edge box switched off, network down)",
+    )
+    heartbeat_interval_s: float = Field(
+        10.0,
+        gt=0,
+        description="The interval of a camera whose heartbeats do not name theirs (older "
+        "edges; the edge's default stats_interval_s)",
+    )
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     database_url: str = Field("sqlite:///siteguard.db", description="SQLAlchemy URL")
@@ -75,6 +93,7 @@ class ApiSettings(BaseModel):
     deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
     data_dir: Path = Field(Path("api-data"), description="Proof photos and other uploaded files")
     evidence: EvidenceFetchSettings = Field(default_factory=EvidenceFetchSettings)
+    cameras: CameraSettings = Field(default_factory=CameraSettings)
     proof_max_pixels: int = Field(
         40_000_000, gt=0, description="Proof photos with more pixels are refused (413)"
     )
@@ -172,6 +191,8 @@ ENV = {
     "SITEGUARD_MQTT_PASSWORD": "mqtt.password",
     "SITEGUARD_MQTT_TLS": "mqtt.tls",
     "SITEGUARD_MQTT_CA_FILE": "mqtt.ca_file",
+    "SITEGUARD_CAMERAS_MISSED_HEARTBEATS": "cameras.missed_heartbeats",
+    "SITEGUARD_CAMERAS_HEARTBEAT_INTERVAL_S": "cameras.heartbeat_interval_s",
     "SITEGUARD_PUSH_URL": "push.url",
     "SITEGUARD_PUSH_SECRET": "push.secret",
 }

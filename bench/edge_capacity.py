@@ -1,29 +1,57 @@
 """How many cameras one edge box sustains at 2 fps detect, end-to-end latency from frame
-capture to the event arriving at a real MQTT broker (p50/p95), and memory per camera.
+capture to the event arriving at a real MQTT broker (p50/p95), memory per camera, and the
+CPU per camera split into decode, detection and the rest.
 
-Every camera plays the same clip (the shared CCTV clip when ../shared is there, else the
-bundled sample) in real time, looping; the worker runs the real model. To time every
-analysed frame, the lifecycle emits an update for each frame that carries a violation
-(min_duration 0, update_interval 0.01 s); latency = broker receipt - frame capture time.
-A count is "sustained" when every camera reaches >= 95% of the target rate and p95 <= 1 s.
+Two ways to feed the cameras:
+
+* files (default): every camera plays the same clip (the bundled sample, or ``--clip``) in
+  real time, looping;
+* ``--rtsp sub,main,h265``: a real GStreamer RTSP server (scripts/rtsp_server.py) streams
+  what site cameras send, made from the bundled clip by siteguard.demo.streams (cached in
+  bench/.streams/):
+    sub   detect on a 640x360 H.264 substream, evidence from a 1920x1080 H.264 main stream
+    main  a 1920x1080 25 fps H.264 main stream only (GOP 50), analysed directly
+    h265  a 2560x1440 25 fps H.265 main stream only (GOP 50)
+
+The worker runs the real model. To time every analysed frame, the lifecycle emits an update
+for each frame that carries a violation (min_duration 0, update_interval 0.01 s); latency =
+broker receipt - frame capture time. A count is "sustained" when every camera reaches
+>= 95% of the target rate and p95 <= 1 s. CPU comes from /proc per thread over the measured
+window: decode = the camera reader threads (and, in sub mode, the main streams' demuxing
+and evidence decoding, shown apart), detection = the detector calls plus onnxruntime's pool
+threads, rest = everything else in the worker (rules, tracking, motion gate, MQTT, outbox).
 
     python bench/edge_capacity.py [--cams 1,2,4,6,8] [--seconds 20] [--model M]
+    python bench/edge_capacity.py --rtsp sub,main,h265 --cams 2,4,8 --model M
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.sample import sample_video_path
-from siteguard.demo.services import Collector, Mosquitto
+from siteguard.demo.services import Collector, Mosquitto, RtspServer
+from siteguard.demo.streams import make_camera_clip
 from siteguard.edge.config import EdgeConfig
 from siteguard.edge.worker import EdgeWorker
+
+STREAMS = Path(__file__).resolve().parent / ".streams"
+TICK = os.sysconf("SC_CLK_TCK")
+# mode -> (main stream size, codec, substream size or None)
+LAYOUTS: dict[str, tuple[tuple[int, int], str, tuple[int, int] | None]] = {
+    "sub": ((1920, 1080), "h264", (640, 360)),
+    "main": ((1920, 1080), "h264", None),
+    "h265": ((2560, 1440), "h265", None),
+}
 
 
 def rss_mb() -> float:
@@ -32,6 +60,46 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_of(stat_path: str) -> float:
+    with open(stat_path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per thread group of this process: camera/main/evid/analyse/other/native."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for task in os.listdir("/proc/self/task"):
+        try:
+            cpu = _cpu_of(f"/proc/self/task/{task}/stat")
+        except OSError:
+            continue  # the thread ended
+        name = names.get(int(task))
+        group = "native" if name is None else name.split("-", 1)[0]
+        if group not in ("camera", "main", "evid", "analyse"):
+            group = "native" if name is None else "other"
+        out[group] = out.get(group, 0.0) + cpu
+    return out
+
+
+def process_cpu(pid: int) -> float:
+    try:
+        return _cpu_of(f"/proc/{pid}/stat")
+    except OSError:
+        return 0.0
+
+
+def stream_file(src: Path, size: tuple[int, int], codec: str, seconds: float) -> Path:
+    """A camera-like stream of the clip, made once and cached."""
+    STREAMS.mkdir(exist_ok=True)
+    path = STREAMS / f"{src.stem}-{size[0]}x{size[1]}-{codec}-gop50-{seconds:.0f}s.mp4"
+    if not path.exists():
+        print(f"making {path.name} (once; cached in {STREAMS})", flush=True)
+        make_camera_clip(src, path, size, codec=codec, gop=50, seconds=seconds)  # type: ignore[arg-type]
+    return path
 
 
 def main() -> int:
@@ -48,59 +116,143 @@ def main() -> int:
         default=None,
         help="default: the bundled clip (bare heads: most analysed frames emit an event)",
     )
+    ap.add_argument("--rtsp", default="", help="comma list of sub, main, h265 (see above)")
+    ap.add_argument("--motion", default="off,on", help="motion gating: off, on or off,on")
+    ap.add_argument(
+        "--decode",
+        default="",
+        help="decoder options for every camera, e.g. "
+        "skip_loop_filter (comma list of DecodeConfig flags)",
+    )
     args = ap.parse_args()
     clip = args.clip or sample_video_path()
+    modes = [m for m in args.rtsp.split(",") if m] or ["file"]
+    for m in modes:
+        if m != "file" and m not in LAYOUTS:
+            ap.error(f"--rtsp {m!r}: expected sub, main or h265")
     tmp = Path(tempfile.mkdtemp())
     broker = Mosquitto(tmp / "broker").start()
-    print(f"clip {clip.name}, {args.seconds:.0f} s per run, target {args.fps} fps per camera")
     print(
-        f"{'cams':>4} {'motion':>6} {'min fps':>8} {'mean fps':>8} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'events':>6} {'skipped':>7} {'RSS MB':>6} sustained"
+        f"clip {clip.name}, {args.seconds:.0f} s per run, target {args.fps} fps per camera,"
+        f" {os.cpu_count()} CPUs, model {args.model or 'default'}"
     )
-    mem: dict[bool, list[tuple[int, float]]] = {}
     try:
-        for motion in (False, True):
-            for n in (int(c) for c in args.cams.split(",")):
-                r = measure(n, args, clip, motion, broker.port, tmp)
-                print(
-                    f"{n:>4} {('on' if motion else 'off'):>6} {r['min']:8.2f} {r['mean']:8.2f} "
-                    f"{r['p50']:7.0f} {r['p95']:7.0f} {r['events']:6d} {r['skipped']:7d} "
-                    f"{r['mb']:6.1f} {'yes' if r['ok'] else 'no'}",
-                    flush=True,
-                )
+        for mode in modes:
+            run_mode(mode, args, clip, broker.port, tmp)
     finally:
         broker.stop()
-    pts = mem.get(False, [])
-    if len(pts) >= 2:
-        (n1, m1), (n2, m2) = pts[0], pts[-1]
-        per_cam = (m2 - m1) / (n2 - n1)
-        print(f"memory per camera (RSS growth from {n1} to {n2} cameras): {per_cam:.1f} MB")
     return 0
 
 
+def run_mode(mode: str, args: argparse.Namespace, clip: Path, port: int, tmp: Path) -> None:
+    server = None
+    if mode != "file":
+        main_size, codec, sub_size = LAYOUTS[mode]
+        length = args.seconds + 8  # warm-up and margin: each session plays the file once
+        mounts = {"main": stream_file(clip, main_size, codec, length)}
+        if sub_size:
+            mounts["sub"] = stream_file(clip, sub_size, "h264", length)
+        server = RtspServer(mounts).start()
+        what = f"{main_size[0]}x{main_size[1]} {codec}" + (
+            f" main + {sub_size[0]}x{sub_size[1]} h264 substream (detect)" if sub_size else ""
+        )
+        print(f"\n== rtsp {mode}: {what}, 25 fps, GOP 50")
+    else:
+        print("\n== files")
+    print(
+        f"{'cams':>4} {'motion':>6} {'min fps':>7} {'p50 ms':>6} {'p95 ms':>6} "
+        f"{'events':>6} {'RSS MB':>6} {'decode':>6} {'main':>5} {'detect':>6} {'rest':>5} "
+        f"{'server':>6} sustained   (CPU: % of one core per camera)"
+    )
+    mem: list[tuple[int, float, dict[str, float]]] = []
+    try:
+        for motion in (m == "on" for m in args.motion.split(",")):
+            for n in (int(c) for c in args.cams.split(",")):
+                r = measure(n, args, mode, clip, motion, port, tmp, server)
+                c = r["cpu"]
+                print(
+                    f"{n:>4} {('on' if motion else 'off'):>6} {r['min']:7.2f} "
+                    f"{r['p50']:6.0f} {r['p95']:6.0f} {r['events']:6d} {r['mb']:6.1f} "
+                    f"{c['decode']:6.1f} {c['main']:5.1f} {c['detect']:6.1f} {c['rest']:5.1f} "
+                    f"{c['server']:6.1f} {'yes' if r['ok'] else 'no'}",
+                    flush=True,
+                )
+                if not motion:
+                    mem.append((n, r["mb"], c | {"per_frame_ms": r["per_frame_ms"]}))
+    finally:
+        if server is not None:
+            server.kill()
+    if len(mem) >= 2:
+        (n1, m1, _), (n2, m2, _) = mem[0], mem[-1]
+        print(
+            f"memory per camera (RSS growth from {n1} to {n2} cameras): "
+            f"{(m2 - m1) / (n2 - n1):.1f} MB"
+        )
+    if mem:
+        explain_limit(mem[0][2], args.fps)
+
+
+def explain_limit(c: dict[str, float], fps: float) -> None:
+    """What stands between the measured count and the machine: per-camera costs measured
+    at the lowest count, and the count two cores would carry at those costs."""
+    cores = os.cpu_count() or 1
+    per_cam = c["decode"] + c["main"] + c["detect"] + c["rest"]
+    print(
+        f"per camera at the lowest count: decode {c['decode']:.1f} % + main stream "
+        f"{c['main']:.1f} % + detection {c['detect']:.1f} % ({c['per_frame_ms']:.0f} ms CPU "
+        f"per analysed frame at {fps} fps) + rest {c['rest']:.1f} % = {per_cam:.1f} % of a core"
+    )
+    if per_cam > 0:
+        print(
+            f"-> {cores} cores at 100 % would carry {cores * 100 / per_cam:.1f} cameras "
+            f"(the RTSP server's own CPU not counted: on site it is the cameras')"
+        )
+
+
+def camera_entries(
+    n: int, args: argparse.Namespace, mode: str, clip: Path, motion: bool, server: Any
+) -> list[dict[str, Any]]:
+    decode = {flag: True for flag in args.decode.split(",") if flag}
+    out = []
+    for i in range(n):
+        cam: dict[str, Any] = {
+            "id": f"cam-{i}",
+            "detect_fps": args.fps,
+            "motion": {"enabled": motion, "full_check_s": 5},
+            "decode": decode,
+        }
+        if mode == "file":
+            cam |= {"url": str(clip), "loop": True}
+        else:
+            cam["url"] = server.url("main")
+            if LAYOUTS[mode][2]:
+                cam["substream_url"] = server.url("sub")
+        out.append(cam)
+    return out
+
+
 def measure(
-    n: int, args: argparse.Namespace, clip: Path, motion: bool, port: int, tmp: Path
-) -> dict:
+    n: int,
+    args: argparse.Namespace,
+    mode: str,
+    clip: Path,
+    motion: bool,
+    port: int,
+    tmp: Path,
+    server: Any,
+) -> dict[str, Any]:
+    tag = f"{mode}-{n}-{motion}"
     config = EdgeConfig.model_validate(
         {
             "site_id": "bench",
             "model": str(args.model) if args.model else None,
             "provider": "cpu",
-            "cameras": [
-                {
-                    "id": f"cam-{i}",
-                    "url": str(clip),
-                    "detect_fps": args.fps,
-                    "loop": True,
-                    "motion": {"enabled": motion, "full_check_s": 5},
-                }
-                for i in range(n)
-            ],
+            "cameras": camera_entries(n, args, mode, clip, motion, server),
             "mqtt": {"port": port},
-            "outbox": str(tmp / f"outbox-{n}-{motion}.db"),
+            "outbox": str(tmp / f"outbox-{tag}.db"),
             "evidence": {
-                "dir": str(tmp / f"evidence-{n}-{motion}"),
-                "clip_seconds": 0,
+                "dir": str(tmp / f"evidence-{tag}"),
+                "clip_seconds": 0 if mode == "file" else 8,
                 "blur_faces": False,
             },
             "http": {"port": 0},
@@ -115,26 +267,46 @@ def measure(
         }
     )
     arrivals: list[tuple[float, bytes]] = []
-    sub = Collector(port, "siteguard/bench/+/events", client_id=f"bench-{n}-{motion}")
+    sub = Collector(port, "siteguard/bench/+/events", client_id=f"bench-{tag}")
     sub.client.on_message = lambda _c, _u, m: arrivals.append((time.time(), m.payload))
     worker = EdgeWorker(config)
     worker.start()
-    time.sleep(4)  # streams open, warm-up
+    time.sleep(5)  # streams open, warm-up
     for cam in worker.cameras.values():
         cam.rates()
     arrivals.clear()
     # frames handled per second: analysed, or skipped by the motion gate on purpose
     skipped_before = {c.cfg.id: c.motion.skipped for c in worker.cameras.values()}
+    infer_before = sum(c.inference_cpu_s for c in worker.cameras.values())
+    detected_before = sum(c.detected for c in worker.cameras.values())
+    cpu_before, server_before = thread_cpu(), process_cpu(server.proc.pid) if server else 0.0
+    wall0 = time.monotonic()
     time.sleep(args.seconds)
+    wall = time.monotonic() - wall0
+    cpu_after, server_after = thread_cpu(), process_cpu(server.proc.pid) if server else 0.0
+    infer = sum(c.inference_cpu_s for c in worker.cameras.values()) - infer_before
+    detected = sum(c.detected for c in worker.cameras.values()) - detected_before
     rates = [
         cam.rates()[1] + (cam.motion.skipped - skipped_before[cam.cfg.id]) / args.seconds
         for cam in worker.cameras.values()
     ]
     mem = rss_mb()
-    skipped = sum(c.motion.skipped for c in worker.cameras.values())
     got = list(arrivals)
     worker.stop()
     sub.close()
+    d = {k: cpu_after.get(k, 0.0) - cpu_before.get(k, 0.0) for k in cpu_after}
+
+    def pct(seconds: float) -> float:  # % of one core, per camera
+        return 100 * seconds / wall / n
+
+    detect = infer + d.get("native", 0.0)
+    cpu = {
+        "decode": pct(d.get("camera", 0.0)),
+        "main": pct(d.get("main", 0.0) + d.get("evid", 0.0)),
+        "detect": pct(detect),
+        "rest": pct(d.get("analyse", 0.0) - infer + d.get("other", 0.0)),
+        "server": pct(server_after - server_before),
+    }
     lat = sorted(
         (t - HazardEvent.model_validate_json(p).frame_time.timestamp()) * 1000 for t, p in got
     )
@@ -146,8 +318,9 @@ def measure(
         "p50": p50,
         "p95": p95,
         "events": len(got),
-        "skipped": skipped,
         "mb": mem,
+        "cpu": cpu,
+        "per_frame_ms": 1000 * detect / max(detected, 1),
         "ok": min(rates) >= 0.95 * args.fps and (p95 <= 1000 if lat else True),
     }
 

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from siteguard.waiting import wait_until_set
+
 if TYPE_CHECKING:
     from siteguard.api.settings import ApiSettings
 
@@ -119,6 +121,6 @@ def run_receiver(args: argparse.Namespace) -> int:
     rx = PlatformReceiver(args.secret, args.store, args.host, args.port).start()
     print(f"platform receiver at {rx.url}; messages -> {args.store}; Ctrl-C to stop", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        threading.Event().wait()
+        wait_until_set(threading.Event())
     rx.stop()
     return 0

@@ -29,6 +29,7 @@ from siteguard.broker_cmd import API_USER, acl_block, edge_user, locked_config, 
 from siteguard.demo.api import DemoApi
 from siteguard.demo.ports import free_port, wait_port
 from siteguard.demo.sample import sample_video_path
+from siteguard.waiting import wait_until_set
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -257,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
         before = {s: signal.signal(s, lambda *_: ended.set()) for s in STOP_SIGNALS}
         try:
             with contextlib.suppress(KeyboardInterrupt):
-                ended.wait(args.duration)
+                wait_until_set(ended, args.duration)
         finally:
             for sig, handler in before.items():
                 signal.signal(sig, handler)

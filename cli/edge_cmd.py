@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from siteguard.waiting import wait_until_set
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         "/healthz; Ctrl-C to stop",
         file=sys.stderr,
     )
-    stop.wait()
+    wait_until_set(stop)
     print("stopping: ending open hazards and flushing the outbox", file=sys.stderr)
     worker.stop()
     return 0

@@ -2,8 +2,10 @@
 
 The edge publishes a `CameraStatus` on every change of a camera's state (retained) and a
 `CameraStats` heartbeat every ``stats_interval_s``; the API keeps the latest of each and
-counts the camera-hours watched from them. Within version 1 fields are only added, and a
-consumer ignores fields it does not know.
+counts the camera-hours watched from them. A heartbeat names its period (``interval_s``),
+so the API can tell a camera whose heartbeats stopped (edge box switched off) from one
+that is merely quiet. Within version 1 fields are only added, and a consumer ignores
+fields it does not know.
 """
 
 from __future__ import annotations
@@ -73,3 +75,10 @@ class CameraStats(CameraMessage):
     fps_in: float | None = None
     fps_detected: float | None = None
     outbox_depth: int | None = None
+    interval_s: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds until the next heartbeat (the edge's stats_interval_s); "
+        "absent from older edges",
+    )

@@ -1,8 +1,12 @@
-"""Camera streams: a reader thread per camera that always holds the newest frame.
+"""Camera streams: a reader thread per camera that always holds a fresh frame.
 
-* RTSP (over TCP) or a video file, decoded by OpenCV's FFmpeg backend.
-* Newest wins: the detector takes the latest frame; frames it never took are counted as
-  dropped, so a slow detector never builds a backlog.
+* RTSP (over TCP) or a video file, decoded by PyAV (edge/decoder.py; OpenCV's FFmpeg
+  backend on request). A camera with a substream is analysed on the substream; its main
+  stream is only opened for evidence (edge/main_stream.py).
+* Decode only what is analysed: every frame is grabbed (demuxed and decoded: the decoder
+  needs them), but only the frames the analysis will take are converted to BGR, about one
+  per ``1/detect_fps``. A frame converted and then replaced before the analysis took it
+  counts as dropped, so a slow detector never builds a backlog.
 * Watchdog: a stream that errors, stalls (FFmpeg's 5 s socket timeout) or ends is reopened
   with exponential backoff; each online/offline change is reported through a callback.
 * Credentials in URLs never reach a log line or a status message (`redact`).
@@ -18,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from siteguard.contract.camera import CameraState
 from siteguard.contract.zones import Zone
+from siteguard.edge.decoder import AvCapture, DecodeConfig
 from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP
 
 log = logging.getLogger(__name__)
@@ -51,7 +57,16 @@ class MotionConfig(BaseModel):
 class CameraConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    url: SecretStr = Field(description="rtsp://user:pass@host:554/path or a video file path")
+    url: SecretStr = Field(
+        description="The main stream: rtsp://user:pass@host:554/path or a video file path"
+    )
+    substream_url: SecretStr | None = Field(
+        None,
+        description="A low-resolution substream of the same camera (e.g. 640x360): the "
+        "analysis reads it, and the main stream is opened only for evidence at full "
+        "resolution. Zones are normalised, so they apply to both",
+    )
+    decode: DecodeConfig = Field(default_factory=DecodeConfig)
     detect_fps: float = Field(2.0, gt=0, le=30, description="How often to run the detector")
     loop: bool = Field(False, description="Files: start again at the end (demos, soak tests)")
     realtime: bool = Field(True, description="Files: read at the clip's own frame rate")
@@ -60,9 +75,9 @@ class CameraConfig(BaseModel):
         10.0,
         gt=0,
         le=60,
-        description="Give up opening the stream after this long. OpenCV's FFmpeg backend "
-        "opens one stream at a time per process, so a camera that answers slowly delays "
-        "the other cameras' opens by up to this much (FFmpeg's own default is 30 s)",
+        description="Give up opening the stream after this long (FFmpeg's own default is "
+        "30 s). With decode.backend opencv, OpenCV opens one stream at a time per process, "
+        "so a camera that answers slowly delays the other cameras' opens by up to this much",
     )
     zones: list[Zone] = Field(default_factory=list)
     reference_image: Path | None = Field(
@@ -74,6 +89,11 @@ class CameraConfig(BaseModel):
     @property
     def safe_url(self) -> str:
         return redact(self.url.get_secret_value())
+
+    @property
+    def analysed_url(self) -> SecretStr:
+        """The stream the analysis reads: the substream when there is one."""
+        return self.substream_url or self.url
 
 
 STEADY_SESSION_S = 6.0  # a stream that ran this long and ended is reopened without an offline
@@ -88,29 +108,46 @@ class Frame:
 
 
 class CameraReader:
-    """Reads one camera on its own thread; `latest()` returns the newest unseen frame."""
+    """Reads one stream on its own thread; `latest()` returns the newest unseen frame.
+
+    ``take_every_s``: how often the consumer takes a frame (1/detect_fps): a grabbed frame
+    is converted to BGR only when the consumer has taken the last one and is due for the
+    next within a fifth of that period, or when the held one is two periods old."""
 
     def __init__(
         self,
         config: CameraConfig,
         on_state: Callable[[str, CameraState, str], None] | None = None,
-        open_capture: Callable[[str], cv2.VideoCapture] | None = None,
+        open_capture: Callable[[str], Any] | None = None,
+        url: SecretStr | None = None,
+        take_every_s: float | None = None,
     ) -> None:
         self.config = config
+        self.url = url or config.analysed_url
+        self.safe_url = redact(self.url.get_secret_value())
+        self.take_every_s = take_every_s if take_every_s is not None else 1.0 / config.detect_fps
         self.state = CameraState.CONNECTING
-        self.frames_read = 0
-        self.frames_dropped = 0
+        self.frames_read = 0  # grabbed (demuxed and decoded)
+        self.frames_converted = 0  # of those, converted to BGR for the analysis
+        self.frames_dropped = 0  # converted, then replaced before the analysis took them
         self.reconnects = 0
+        self.codec = ""
+        self.frame_size: tuple[int, int] | None = None
         self._on_state = on_state
-        self._open = open_capture or self._ffmpeg
+        self._open = open_capture or self._capture
+        self._converted_t = -1e9
+        self._taken_t = -1e9
         self._lock = threading.Lock()
         self._latest: Frame | None = None
         self._taken = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{config.id}", daemon=True)
 
-    def _ffmpeg(self, url: str) -> cv2.VideoCapture:
-        timeout_ms = int(self.config.open_timeout_s * 1000)
+    def _capture(self, url: str) -> Any:
+        cfg = self.config
+        if cfg.decode.backend == "pyav":
+            return AvCapture(url, cfg.decode, cfg.open_timeout_s, rtsp=not self.is_file)
+        timeout_ms = int(cfg.open_timeout_s * 1000)
         return cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms])
 
     def start(self) -> None:
@@ -126,6 +163,7 @@ class CameraReader:
             if self._taken or self._latest is None:
                 return None
             self._taken = True
+            self._taken_t = time.monotonic()
             return self._latest
 
     def _set_state(self, state: CameraState, detail: str) -> None:
@@ -152,11 +190,20 @@ class CameraReader:
 
     def _session(self) -> bool:
         """Open the stream and read it; True when a looping file should restart at once."""
-        cap = self._open(self.config.url.get_secret_value())
+        cap = self._open(self.url.get_secret_value())
         if not cap.isOpened():
+            why = redact(getattr(cap, "error", ""))
             cap.release()
-            self._set_state(CameraState.OFFLINE, f"cannot open {self.config.safe_url}")
+            if getattr(cap, "unsupported", False):
+                self._set_state(CameraState.OFFLINE, f"unsupported stream {self.safe_url}: {why}")
+                self.reconnects += 1
+                self._stop.wait(self.config.max_backoff_s)  # retrying soon cannot help
+                return False
+            self._set_state(
+                CameraState.OFFLINE, f"cannot open {self.safe_url}" + (f": {why}" if why else "")
+            )
             return False
+        self.codec = getattr(cap, "codec", "")
         began = time.monotonic()
         delivered = self._read(cap)
         cap.release()
@@ -172,12 +219,12 @@ class CameraReader:
             # ending after a few seconds is reported offline like any failure.
             self.reconnects += 1
             return True
-        self._set_state(CameraState.OFFLINE, f"stream {self.config.safe_url} stopped")
+        self._set_state(CameraState.OFFLINE, f"stream {self.safe_url} stopped")
         return False
 
     @property
     def is_file(self) -> bool:
-        return not self.config.safe_url.lower().startswith(("rtsp://", "rtsps://", "http"))
+        return not self.safe_url.lower().startswith(("rtsp://", "rtsps://", "http"))
 
     def _read(self, cap: cv2.VideoCapture) -> bool:
         """Read until the stream fails or ends; True when it gave frames before that.
@@ -186,27 +233,60 @@ class CameraReader:
         ends this loop and lets the watchdog reconnect.
         """
         fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        pace = 1.0 / fps if (self.is_file and self.config.realtime) else 0.0
+        pace = self.is_file and self.config.realtime
         got = 0
-        next_due = time.monotonic()
+        began = time.monotonic()
+        every = self.take_every_s
+        stream_t0 = 0.0
         while not self._stop.is_set():
-            ok, image = cap.read()
-            if not ok or image is None:
+            if not cap.grab():
                 return got > 0
-            now = time.monotonic()
+            # the frame's place in the stream: its timestamp (PyAV), else its number
+            stream_t = getattr(cap, "frame_time", None)
+            stream_t = got / fps if stream_t is None else stream_t
+            if got == 0:
+                stream_t0 = stream_t
             got += 1
-            if self.state is not CameraState.ONLINE:
-                self._set_state(CameraState.ONLINE, f"receiving {image.shape[1]}x{image.shape[0]}")
-            with self._lock:
-                if not self._taken:
-                    self.frames_dropped += 1
-                self._latest = Frame(image, self.frames_read, now, time.time())
-                self._taken = False
             self.frames_read += 1
-            if pace:
-                next_due += pace
-                self._stop.wait(max(0.0, next_due - time.monotonic()))
+            if got == 4 and self.config.decode.keyframes_only:
+                self._check_keyframe_rate((stream_t - stream_t0) / 3)
+            if pace:  # a file plays at its own rate, like a camera
+                self._stop.wait(max(0.0, began + stream_t - stream_t0 - time.monotonic()))
+            now = time.monotonic()
+            due = self._taken and now - self._taken_t >= 0.8 * every
+            if due or now - self._converted_t >= 2 * every:  # 2x: a consumer held up
+                ok, image = cap.retrieve()
+                if not ok or image is None:
+                    return got > 1
+                self._converted_t = now
+                self.frames_converted += 1
+                self._deliver(image, now)
         return False
+
+    def _check_keyframe_rate(self, interval_s: float) -> None:
+        if interval_s > 1.2 / self.config.detect_fps:
+            log.warning(
+                "camera %s: keyframes only gives a frame every %.1f s, but detect_fps %.1f "
+                "asks for one every %.1f s: shorten the camera's keyframe interval (GOP) or "
+                "turn keyframes_only off",
+                self.config.id,
+                interval_s,
+                self.config.detect_fps,
+                1 / self.config.detect_fps,
+            )
+
+    def _deliver(self, image: npt.NDArray[np.uint8], now: float) -> None:
+        if self.state is not CameraState.ONLINE:
+            codec = f" {self.codec}" if self.codec else ""
+            self._set_state(
+                CameraState.ONLINE, f"receiving {image.shape[1]}x{image.shape[0]}{codec}"
+            )
+        self.frame_size = (image.shape[1], image.shape[0])
+        with self._lock:
+            if not self._taken:
+                self.frames_dropped += 1
+            self._latest = Frame(image, self.frames_read - 1, now, time.time())
+            self._taken = False
 
 
 class MotionGate:

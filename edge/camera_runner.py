@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -17,14 +18,21 @@ import numpy as np
 from siteguard.contract.camera import CameraState
 from siteguard.contract.events import EventState, HazardEvent
 from siteguard.contract.zones import Zone
-from siteguard.edge.camera import CameraConfig, CameraReader, MotionGate
+from siteguard.edge.camera import CameraConfig, CameraReader, Frame, MotionGate
 from siteguard.edge.config import EdgeConfig
 from siteguard.edge.evidence_store import EvidenceStore
 from siteguard.edge.lifecycle import HazardLifecycle
+from siteguard.edge.main_stream import PICTURE_EVERY_S, ClipJob, MainStream, PictureJob
 from siteguard.edge.publisher import Publisher
 from siteguard.edge.rules import observations
 from siteguard.pipeline.detector import OnnxDetector
-from siteguard.pipeline.evidence import annotate
+from siteguard.pipeline.evidence import (
+    annotate,
+    blur_regions,
+    encode_jpeg,
+    face_regions,
+    scaled,
+)
 from siteguard.pipeline.protection import (
     PROTECTION_CLASSES,
     ProtectionCheckConfig,
@@ -58,6 +66,13 @@ class CameraRunner:
         self.cfg = cfg
         self.worker = worker
         self.reader = CameraReader(cfg, on_state=worker.camera_state_changed)
+        self.main = (
+            MainStream(cfg, worker.config.evidence.clip_seconds + 4.0, worker.evidence)
+            if cfg.substream_url is not None
+            else None
+        )
+        self._main_picture_t = -1e9
+        self._clip_writer = ThreadPoolExecutor(1, thread_name_prefix=f"evid-clip-{cfg.id}")
         self.tracker = IouTracker(worker.config.tracker)
         self.lifecycle = HazardLifecycle(
             worker.config.site_id, cfg.id, worker.detector.model, worker.config.lifecycle
@@ -78,8 +93,10 @@ class CameraRunner:
         self.detected = 0
         self.events = 0
         self.inference_ms = 0.0
+        self.inference_cpu_s = 0.0  # this thread's CPU inside the detector (benchmarks)
         self.latency_ms: deque[float] = deque(maxlen=200)  # capture -> into the outbox
         self.frame_size = (1, 1)
+        self._last_view: tuple[Any, Any] | None = None  # the latest analysed frame, its boxes
         self._rate_mark = (time.monotonic(), 0, 0)
         tax = default_taxonomy()
         self._occluder_ids = [tax.id_of(n) for n in ("person", "hardhat", "head", "vest")]
@@ -116,12 +133,17 @@ class CameraRunner:
 
     def start(self) -> None:
         self.reader.start()
+        if self.main is not None:
+            self.main.start()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
         self.reader.stop()
+        if self.main is not None:
+            self.main.stop()
+        self._clip_writer.shutdown(wait=True)  # clips being written are finished
         now = time.time()
         for ev in self.lifecycle.close_all(
             time.monotonic(), datetime.fromtimestamp(now, UTC), (1, 1)
@@ -144,9 +166,10 @@ class CameraRunner:
         if frame is None or not self.motion.should_detect(frame.image, frame.t):
             return []
         w = self.worker
-        t0 = time.perf_counter()
         with w.detector_lock:
+            t0, c0 = time.perf_counter(), time.thread_time()
             dets = self.detector.detect([frame.image])[0]
+            self.inference_cpu_s += time.thread_time() - c0
         ms = (time.perf_counter() - t0) * 1000
         self.inference_ms = ms if not self.detected else 0.9 * self.inference_ms + 0.1 * ms
         self.detected += 1
@@ -157,23 +180,63 @@ class CameraRunner:
         gone = self._protection_gone(frame.image, dets)
         obs = observations(dets, violations, self.cfg.zones, w.config.zone_rules, (wd, h), gone)
         self.recent.append(frame.image)
+        self._last_view = (frame.image, dets)
         wall = datetime.fromtimestamp(frame.wall, UTC)
         events = self.lifecycle.observe(obs, frame.t, wall, (wd, h))
         out = []
         for ev in events:
             if ev.state is not EventState.END:
-                img = annotate(
-                    frame.image, dets, violations, blur_faces=w.config.evidence.blur_faces
-                )
-                uri = w.evidence.save_snapshot(ev.event_id, ev.seq, img)
-                if ev.state is EventState.START:
-                    w.evidence.save_clip(ev.event_id, list(self.recent), self.cfg.detect_fps)
+                uri = self._evidence(ev, frame, dets, violations)
                 ev = ev.model_copy(update={"evidence_uri": uri, "evidence_missing": uri is None})
             w.publisher.send_event(ev)
             self.latency_ms.append((time.monotonic() - frame.t) * 1000)
             self.events += 1
             out.append(ev)
         return out
+
+    def _evidence(self, ev: HazardEvent, frame: Frame, dets: Any, violations: Any) -> str | None:
+        """The event message's picture (and the start's clip): from the main stream when
+        the camera has a substream and the main stream can give it, else from the analysed
+        frame. Returns the picture's URI (None: not stored)."""
+        store, blur = self.worker.evidence, self.worker.config.evidence.blur_faces
+        start = ev.state is EventState.START
+        main, now = self.main, time.monotonic()
+        if main is not None and (start or now - self._main_picture_t >= PICTURE_EVERY_S):
+            h, w = frame.image.shape[:2]
+
+            def render(image: Any, sx: float, sy: float) -> Any:
+                return annotate(image, *scaled(dets, violations, sx, sy), blur_faces=blur)
+
+            picture = PictureJob(
+                ev.event_id,
+                ev.seq,
+                frame.t,
+                (w, h),
+                render,
+                lambda: annotate(frame.image, dets, violations, blur_faces=blur),
+            )
+            if main.submit(picture):
+                self._main_picture_t = now
+                if start:
+                    recent = list(self.recent)
+                    clip = ClipJob(
+                        ev.event_id,
+                        frame.t,
+                        self.worker.config.evidence.clip_seconds,
+                        lambda: recent,
+                        self.cfg.detect_fps,
+                    )
+                    if not main.submit(clip):
+                        store.save_clip(ev.event_id, recent, self.cfg.detect_fps)
+                return store.picture_uri(ev.event_id, ev.seq)
+        uri = store.save_snapshot(
+            ev.event_id, ev.seq, annotate(frame.image, dets, violations, blur_faces=blur)
+        )
+        if start:  # encoding takes about a second at 1080p: not on the analysis thread
+            self._clip_writer.submit(
+                store.save_clip, ev.event_id, list(self.recent), self.cfg.detect_fps
+            )
+        return uri
 
     def _protection_gone(self, image: Any, dets: Any) -> dict[str, float]:
         """Protected zones whose protection is missing now: zone id -> integrity score.
@@ -204,6 +267,18 @@ class CameraRunner:
             if gone:
                 out[zone.id] = score if score is not None else 0.0
         return out
+
+    def snapshot_jpeg(self) -> bytes | None:
+        """The latest analysed frame as a JPEG, unannotated (faces pixelated when
+        ``evidence.blur_faces``): the view zones are drawn on. None before the first frame."""
+        view = self._last_view
+        if view is None:
+            return None
+        image, dets = view
+        evidence = self.worker.config.evidence
+        if evidence.blur_faces:
+            image = blur_regions(image.copy(), face_regions(dets))
+        return encode_jpeg(image, evidence.jpeg_quality)
 
     def rates(self) -> tuple[float, float]:
         """Frames per second read and analysed since the previous call."""

@@ -19,7 +19,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from siteguard.edge.clip_encoder import write_h264
+
 log = logging.getLogger(__name__)
+CLIP_NAME = "clip.mp4"
 
 
 class EvidenceConfig(BaseModel):
@@ -46,6 +49,8 @@ class EvidenceStore:
     def _folder(self, event_id: str) -> Path:
         if not event_id.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"unsafe event id {event_id!r}")
+        if event_id.lower() == "live":  # /evidence/live/ serves the cameras' live frames
+            raise ValueError(f"reserved event id {event_id!r}")
         return self.config.dir / event_id
 
     def save_snapshot(self, event_id: str, seq: int, image: npt.NDArray[np.uint8]) -> str | None:
@@ -65,32 +70,37 @@ class EvidenceStore:
             log.warning("evidence for %s not stored: %s", event_id, exc)
             return None
         self.saved += 1
+        return self.picture_uri(event_id, seq)
+
+    def picture_uri(self, event_id: str, seq: int) -> str:
+        """The URL the API fetches the picture of the event's message ``seq`` from."""
         return f"{self.config.base_url.rstrip('/')}/{event_id}/{seq}.jpg"
+
+    def clip_path(self, event_id: str) -> Path:
+        """Where the event's clip lives (``<dir>/<event_id>/clip.mp4``); the folder is made.
+        Raises ValueError for an unsafe id, OSError when the folder cannot be made."""
+        folder = self._folder(event_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / CLIP_NAME
+
+    def clip_uri(self, event_id: str) -> str:
+        """The URL the API fetches the event's clip from."""
+        return f"{self.config.base_url.rstrip('/')}/{event_id}/{CLIP_NAME}"
 
     def save_clip(
         self, event_id: str, frames: Sequence[npt.NDArray[np.uint8]], fps: float
     ) -> str | None:
+        """Encode the frames as the event's H.264 clip (edge/clip_encoder.py); its URI, or
+        None when there are no frames or storage fails (counted, never raised)."""
         if not frames:
             return None
         try:
-            folder = self._folder(event_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            h, w = frames[0].shape[:2]
-            path = folder / "clip.mp4"
-            writer = cv2.VideoWriter(
-                str(path), cv2.VideoWriter.fourcc(*"mp4v"), max(fps, 1.0), (w, h)
-            )
-            for f in frames:
-                if f.shape[:2] == (h, w):
-                    writer.write(f)
-            writer.release()
-            if not path.exists() or path.stat().st_size == 0:
-                raise OSError("clip could not be written")
+            write_h264(self.clip_path(event_id), frames, fps if fps > 0 else 1.0)
         except OSError as exc:
             self.failures += 1
             log.warning("evidence clip for %s not stored: %s", event_id, exc)
             return None
-        return f"{self.config.base_url.rstrip('/')}/{event_id}/clip.mp4"
+        return self.clip_uri(event_id)
 
     def resolve(self, rel: str) -> Path | None:
         """A served path inside the store, or None (no traversal out of it)."""

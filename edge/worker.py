@@ -158,6 +158,7 @@ class EdgeWorker:
                             fps_in=round(fps_in, 2),
                             fps_detected=round(fps_detected, 2),
                             outbox_depth=self.outbox.depth(),
+                            interval_s=self.config.stats_interval_s,  # when the next one is due
                             at=datetime.now(UTC),
                         )
                     )
@@ -225,6 +226,9 @@ class EdgeWorker:
         return "\n".join(lines) + "\n"
 
 
+LIVE_PREFIX = "/evidence/live/"  # under /evidence/: the API's allow-list of the box applies
+
+
 def _handler(worker: EdgeWorker) -> type[BaseHTTPRequestHandler]:
     class Handler(QuietHandler):
         def do_GET(self) -> None:
@@ -232,6 +236,8 @@ def _handler(worker: EdgeWorker) -> type[BaseHTTPRequestHandler]:
                 self.reply(200, worker.metrics_text().encode(), "text/plain; version=0.0.4")
             elif self.path == "/healthz":
                 self.reply(200, json.dumps(worker.health()).encode(), "application/json")
+            elif self.path.startswith(LIVE_PREFIX):
+                self._live(self.path.removeprefix(LIVE_PREFIX))
             elif self.path.startswith("/evidence/"):
                 path = worker.evidence.resolve(self.path.removeprefix("/evidence/"))
                 if path is None:
@@ -241,6 +247,23 @@ def _handler(worker: EdgeWorker) -> type[BaseHTTPRequestHandler]:
                     self.reply(200, path.read_bytes(), kind)
             else:
                 self.reply(404, b'{"error": "not found"}', "application/json")
+
+        def _live(self, name: str) -> None:
+            """The camera's latest analysed frame (faces pixelated, no boxes drawn), made
+            now and never stored: the API fetches it for the zone editor."""
+            camera_id = name.removesuffix(".jpg") if name.endswith(".jpg") else ""
+            runner = worker.cameras.get(camera_id)
+            jpeg = runner.snapshot_jpeg() if runner is not None else None
+            if jpeg is None:
+                error = "no such camera" if runner is None else "no analysed frame yet"
+                self.reply(404, json.dumps({"error": error}).encode(), "application/json")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(jpeg)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(jpeg)
 
     return Handler
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import cv2
@@ -49,6 +50,26 @@ def blur_regions(image: Image, regions: npt.NDArray[np.float32]) -> Image:
         )
         image[y1:y2, x1:x2] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
     return image
+
+
+def scaled(
+    dets: Detections, violations: Sequence[Violation], sx: float, sy: float
+) -> tuple[Detections, list[Violation]]:
+    """Boxes found on one frame, placed on a larger or smaller view of the same scene (a
+    camera's main stream when the analysis read its substream)."""
+    k = np.array([sx, sy, sx, sy], np.float32)
+    out = dataclasses.replace(dets, xyxy=dets.xyxy * k)
+
+    def box(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        return (b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy)
+
+    moved = [
+        dataclasses.replace(
+            v, box=box(v.box), person_box=box(v.person_box) if v.person_box else None
+        )
+        for v in violations
+    ]
+    return out, moved
 
 
 def annotate(

@@ -116,6 +116,12 @@ async def _download(uri: str, max_bytes: int, deadline_s: float) -> bytes | None
     """The body behind `uri` (None: the box did not answer 200), read as it streams in:
     Refused past `max_bytes` (never more is held) or past `deadline_s` for the whole
     fetch, connect to last byte, however slowly the bytes drip in."""
+    status, body = await _get(uri, max_bytes, deadline_s)
+    return body if status == 200 and body else None
+
+
+async def _get(uri: str, max_bytes: int, deadline_s: float) -> tuple[int, bytes]:
+    """`_download` with the box's HTTP status (0: no answer; a body only with 200)."""
     body = bytearray()
     try:
         with anyio.fail_after(deadline_s):
@@ -124,7 +130,7 @@ async def _download(uri: str, max_bytes: int, deadline_s: float) -> bytes | None
                 client.stream("GET", uri, headers={"Accept-Encoding": "identity"}) as r,
             ):
                 if r.status_code != 200:
-                    return None
+                    return r.status_code, b""
                 if r.headers.get("content-encoding", "identity").lower() != "identity":
                     raise Refused("encoded", "a compressed transfer")
                 declared = r.headers.get("content-length", "")
@@ -137,8 +143,8 @@ async def _download(uri: str, max_bytes: int, deadline_s: float) -> bytes | None
     except (TimeoutError, httpx.TimeoutException):
         raise Refused("deadline", f"not fetched within {deadline_s:g} s") from None
     except httpx.HTTPError:
-        return None
-    return bytes(body) if body else None
+        return 0, b""
+    return 200, bytes(body)
 
 
 def _check_clip(data: bytes, max_pixels: int) -> None:
@@ -191,6 +197,28 @@ def fetch_evidence(uri: str, box: EdgeBox, what: str = "picture") -> bytes | Non
     if data is not None:
         _check_content(what, data, limits)
     return data
+
+
+def fetch_live_picture(uri: str, box: EdgeBox) -> tuple[int, bytes]:
+    """A picture the box makes on request (a camera's live frame), with the same checks
+    and limits as `fetch_evidence` and never kept: (the box's HTTP status, 0 when it did
+    not answer; the checked picture with 200). Refusals are counted and raised."""
+    try:
+        if not box.base_url:
+            raise Refused("no_edge_box", NO_EDGE_BOX)
+        if not under_base_url(uri, box.base_url):
+            raise Refused("outside_edge_box", "not under the site's edge box")
+        limits = box.limits
+        status, data = anyio.run(_get, uri, limits.picture_max_bytes, limits.picture_deadline_s)
+        if status == 200:
+            if not data:
+                raise Refused("not_a_picture", "an empty answer")
+            _check_content("picture", data, limits)
+    except Refused as exc:
+        box.refusals.add(exc.reason)
+        log.warning("live picture %s refused (%s): %s", uri, exc.reason, exc.detail)
+        raise
+    return status, data
 
 
 def clip_uri(evidence_uri: str | None) -> str | None:

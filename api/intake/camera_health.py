@@ -6,6 +6,12 @@ The edge publishes ``<prefix>/<site>/<camera>/status`` (retained, on every chang
 or extends the camera's current interval; an offline status closes it. A gap longer than
 ``max_gap`` between heartbeats (edge box switched off, network down) ends the interval at
 the last heartbeat: silence is never counted as watching.
+
+The stored state is what the edge last said; what every view shows is derived when read
+(`latest`): a camera that sent neither heartbeat nor status for more than
+``cameras.missed_heartbeats`` of its heartbeat intervals (the heartbeat's ``interval_s``,
+else ``cameras.heartbeat_interval_s``) is offline, whatever it said last, until it is
+heard from again.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siteguard.api.store.clock import iso, utc_naive
+from siteguard.api.settings import CameraSettings
+from siteguard.api.store.clock import iso, now_naive, utc_naive
 from siteguard.api.store.tables import CameraRow, CameraStatusRow, CameraUptimeRow
 from siteguard.contract.camera import CameraStats, CameraStatus
 from siteguard.contract.topics import TopicError, parse_topic
@@ -165,14 +172,49 @@ def scheduled_hours_by_site(
     return out
 
 
-def latest(s: Session, site_id: str) -> dict[str, dict[str, Any]]:
-    """camera id -> {state, detail, at, stats} for a site."""
-    return {
-        r.camera_id: {
-            "state": r.state,
-            "detail": r.detail,
+def heartbeat_interval(stats: dict[str, Any], cameras: CameraSettings) -> float:
+    """The camera's heartbeat period: what its latest heartbeat named, else the default."""
+    named = stats.get("interval_s")
+    if isinstance(named, int | float) and not isinstance(named, bool) and named > 0:
+        return float(named)
+    return cameras.heartbeat_interval_s
+
+
+def effective_state(
+    state: str,
+    detail: str,
+    at: datetime,
+    stats: dict[str, Any],
+    cameras: CameraSettings,
+    now: datetime,
+) -> tuple[str, str]:
+    """(state, detail) to show: offline once the camera has been silent for more than
+    `missed_heartbeats` intervals since its last heartbeat or status (`at`)."""
+    if state == "offline":
+        return state, detail
+    interval = heartbeat_interval(stats, cameras)
+    silent = (now - at).total_seconds()
+    if silent <= cameras.missed_heartbeats * interval:
+        return state, detail
+    return "offline", f"no heartbeat since {iso(at)} ({int(silent // interval)} missed)"
+
+
+def latest(
+    s: Session, site_id: str, cameras: CameraSettings, now: datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """camera id -> {state, detail, at, stats, reported_state} for a site: `state` and
+    `detail` as of `now` (default: the current time), `reported_state` what the edge last
+    said, `at` when it last spoke."""
+    when = utc_naive(now) if now is not None else now_naive()
+    out = {}
+    for r in s.scalars(select(CameraStatusRow).where(CameraStatusRow.site_id == site_id)):
+        stats = json.loads(r.stats or "{}")
+        state, detail = effective_state(r.state, r.detail, r.at, stats, cameras, when)
+        out[r.camera_id] = {
+            "state": state,
+            "detail": detail,
             "at": iso(r.at),
-            "stats": json.loads(r.stats or "{}"),
+            "stats": stats,
+            "reported_state": r.state,
         }
-        for r in s.scalars(select(CameraStatusRow).where(CameraStatusRow.site_id == site_id))
-    }
+    return out

@@ -1,9 +1,11 @@
 """A project's cameras and their zones: managed through the API and the console, or imported
-from the edge's site.yaml; each with the latest state and heartbeat the edge sent."""
+from the edge's site.yaml; each with the latest state and heartbeat the edge sent (offline
+once its heartbeats stopped: `camera_health.latest`)."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +16,7 @@ from siteguard.api.access.keys import Principal, check_site
 from siteguard.api.errors import Invalid
 from siteguard.api.intake import camera_health
 from siteguard.api.records import audit
+from siteguard.api.settings import CameraSettings
 from siteguard.api.store.tables import CameraRow
 from siteguard.contract.zones import Zone
 
@@ -76,13 +79,16 @@ def camera_json(row: CameraRow) -> dict[str, Any]:
     }
 
 
-def site_cameras(s: Session, site_id: str) -> list[dict[str, Any]]:
-    """Registered cameras and cameras the edge reported, each with its status (or None)."""
+def site_cameras(
+    s: Session, site_id: str, cameras: CameraSettings, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Registered cameras and cameras the edge reported, each with its status as of `now`
+    (or None): every view of a camera's state reads it from here."""
     rows = {
         r.camera_id: camera_json(r)
         for r in s.scalars(select(CameraRow).where(CameraRow.site_id == site_id))
     }
-    status = camera_health.latest(s, site_id)
+    status = camera_health.latest(s, site_id, cameras, now)
     for cam in status.keys() - rows.keys():
         rows[cam] = {
             "site_id": site_id,
@@ -95,10 +101,11 @@ def site_cameras(s: Session, site_id: str) -> list[dict[str, Any]]:
 
 
 class CameraStatusOut(BaseModel):
-    state: str
+    state: str = Field(description="As of now: offline once the heartbeats stopped")
     detail: str
-    at: str
+    at: str = Field(description="When the edge last sent a heartbeat or status")
     stats: dict[str, Any]
+    reported_state: str = Field(description="What the edge last said")
 
 
 class CameraOut(BaseModel):

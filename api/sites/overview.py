@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siteguard.api.access.keys import Principal, visible_projects
+from siteguard.api.settings import CameraSettings
 from siteguard.api.sites.cameras import site_cameras
 from siteguard.api.statuses import OPEN_STATUSES
 from siteguard.api.store.tables import HazardRow
 
 
-def project_overview(s: Session, who: Principal) -> list[dict[str, Any]]:
+def project_overview(
+    s: Session, who: Principal, cameras: CameraSettings, now: datetime | None = None
+) -> list[dict[str, Any]]:
     projects = []
     for p in visible_projects(s, who):
         open_h = list(
@@ -23,7 +27,7 @@ def project_overview(s: Session, who: Principal) -> list[dict[str, Any]]:
                 )
             )
         )
-        cams = site_cameras(s, p.site_id)
+        cams = site_cameras(s, p.site_id, cameras, now)
         projects.append(
             {
                 "site_id": p.site_id,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from siteguard.api.access.keys import check_site, visible_projects
-from siteguard.api.deps import Caller, CameraId, Db, Settings, SiteId
+from siteguard.api.deps import Caller, CameraId, Db, ServicesDep, Settings, SiteId
 from siteguard.api.sites.cameras import CameraIn, CameraOut, camera_json, save_camera, site_cameras
 from siteguard.api.sites.projects import ProjectIn, ProjectOut, project_json, save_project
+from siteguard.api.sites.snapshot import live_snapshot
 
 router = APIRouter(prefix="/api/v1/projects", tags=["sites"])
 
@@ -52,6 +54,19 @@ def put_camera(
     summary="A project's cameras: zones, and the latest state and heartbeat from the edge",
     response_model=list[CameraOut],
 )
-def list_cameras(site_id: SiteId, db: Db, who: Caller) -> list[dict[str, Any]]:
+def list_cameras(site_id: SiteId, db: Db, who: Caller, settings: Settings) -> list[dict[str, Any]]:
     check_site(db, who, site_id)
-    return site_cameras(db, site_id)
+    return site_cameras(db, site_id, settings.cameras)
+
+
+@router.get(
+    "/{site_id}/cameras/{camera_id}/snapshot",
+    summary="The camera's latest analysed frame, unannotated, live from its edge box (not kept)",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "why there is none"}},
+)
+def camera_snapshot(
+    site_id: SiteId, camera_id: CameraId, db: Db, who: Caller, services: ServicesDep
+) -> Response:
+    jpeg = live_snapshot(db, who, site_id, camera_id, services.settings, services.evidence_refusals)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

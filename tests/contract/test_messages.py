@@ -58,6 +58,16 @@ def test_camera_messages_keep_later_counters_and_refuse_what_cannot_be_used():
     assert len(CameraStatus.model_validate({"state": "x" * 40}).state) == 16
 
 
+def test_a_heartbeat_names_its_period_and_older_heartbeats_still_parse():
+    doc = json.loads((GOLDEN / "camera_stats_v1.json").read_text())
+    assert CameraStats.model_validate(doc).interval_s == 10.0
+    older = {k: v for k, v in doc.items() if k != "interval_s"}  # an edge before the field
+    assert CameraStats.model_validate(older).interval_s is None
+    for bad in (0, -1, "soon", float("inf"), float("nan")):
+        with pytest.raises(ValidationError):
+            CameraStats.model_validate(dict(doc, interval_s=bad))
+
+
 def test_topic_layout_is_one_for_both_sides():
     t = Topics("siteguard", "site-a")
     assert t.events("cam-1") == "siteguard/site-a/cam-1/events"

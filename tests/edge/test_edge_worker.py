@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from siteguard.contract.events import EventState, HazardEvent
-from siteguard.demo.services import Collector
+from siteguard.demo.services import Collector, wait_until
 from siteguard.edge.config import ConfigError, EdgeConfig
 from siteguard.edge.worker import EdgeWorker
 from siteguard.pipeline.decode import OutputKind
@@ -95,7 +95,8 @@ def test_worker_publishes_events_status_stats_and_serves_evidence(tmp_path, clip
         url = edge.evidence_uri.replace(":8090/", f":{worker.http_port}/")
         jpeg = urllib.request.urlopen(url, timeout=5).read()
         assert cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape == (128, 128, 3)
-        assert (tmp_path / "evidence" / edge.event_id / "clip.mp4").stat().st_size > 0
+        clip = tmp_path / "evidence" / edge.event_id / "clip.mp4"  # written beside, off the
+        assert wait_until(clip.exists, 10) and clip.stat().st_size > 0  # analysis thread
         status = json.loads(sub.wait_for(1, topic_suffix="/cam-1/status")[0])
         assert status["state"] == "online"
         stats = json.loads(sub.wait_for(1, topic_suffix="/cam-1/stats")[-1])
@@ -389,3 +390,52 @@ def test_a_far_field_camera_detects_on_tiles_and_the_others_on_the_whole_frame(
     assert near.detector is worker.detector  # one model in memory, shared
     assert isinstance(far_runner.detector, TiledDetector)
     assert far_runner.detector.detector is worker.detector and far_runner.detector.grid == 2
+
+
+def test_worker_serves_each_cameras_live_frame_and_names_its_heartbeat_period(
+    tmp_path, clip, model, broker
+):
+    from siteguard.edge.evidence_store import EvidenceStore
+
+    sub = Collector(broker.port, "siteguard/#", client_id="live-frame-test")
+    path = site_config(tmp_path, clip, model, broker.port)
+    doc = yaml.safe_load(path.read_text())
+    dark = {"id": "cam-dark", "url": str(tmp_path / "missing.mp4"), "motion": {"full_check_s": 1.0}}
+    doc["cameras"].append(dark)
+    path.write_text(yaml.safe_dump(doc))
+    worker = EdgeWorker(EdgeConfig.load(path))
+    worker.start()
+    base = f"http://127.0.0.1:{worker.http_port}/evidence/live"
+
+    def get(name):
+        try:
+            with urllib.request.urlopen(f"{base}/{name}", timeout=5) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers, exc.read()
+
+    try:
+        deadline = time.monotonic() + 30
+        while (got := get("cam-1.jpg"))[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        code, headers, body = got
+        assert code == 200 and headers["Content-Type"] == "image/jpeg"
+        assert headers["Cache-Control"] == "no-store"  # live: never cached on the way
+        frame = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+        assert frame.shape == (128, 128, 3)  # the frame itself, not a thumbnail
+        code, _, body = get("cam-dark.jpg")  # a camera that never delivered a frame
+        assert code == 404 and json.loads(body) == {"error": "no analysed frame yet"}
+        for unknown in ("cam-9.jpg", "cam-1.png", "cam-1", "../cam-1.jpg"):
+            code, _, body = get(unknown)
+            assert code == 404 and json.loads(body) == {"error": "no such camera"}
+        stats = json.loads(sub.wait_for(1, topic_suffix="/cam-1/stats")[-1])
+        assert stats["interval_s"] == 0.5  # the configured stats_interval_s
+    finally:
+        worker.stop()
+        sub.close()
+    # no event folder can shadow the live frames
+    store = EvidenceStore(worker.config.evidence)
+    for reserved in ("live", "LIVE"):
+        with pytest.raises(ValueError, match="reserved"):
+            store.save_snapshot(reserved, 0, np.zeros((8, 8, 3), np.uint8))
+    assert not (worker.config.evidence.dir / "live").exists()

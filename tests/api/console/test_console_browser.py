@@ -6,10 +6,11 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+import cv2
+import numpy as np
 import pytest
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
@@ -124,10 +125,21 @@ def click(b, by, value):
             if attempt == 2:
                 raise
             time.sleep(0.3)
-    WebDriverWait(b, 15).until(staleness_of(old))
+    WebDriverWait(b, 15).until(lambda _d: gone(old))
     WebDriverWait(b, 15).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
+
+
+def gone(element):
+    """The page that held ``element`` was replaced. Chromium 156's driver sometimes answers
+    a look at such an element with "Node with given id does not belong to the document"
+    (a plain WebDriverException) instead of a stale-element error: both mean gone."""
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
 
 
 def log_in(b, url, key, path="/console/"):
@@ -236,11 +248,47 @@ def test_scopes_csrf_and_language(site, browser):
     assert b.find_element(By.ID, "error").text == "密钥无效。"
 
 
-def test_an_inspector_draws_and_saves_a_zone(site, browser):
+@pytest.fixture
+def live_box(site, tmp_path):
+    """bh-001's edge box for one test: serves cam-1's live frame (a real site photo) at
+    /live/cam-1.jpg under its evidence base, like the edge worker."""
+    app, _, _ = site
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "cam-1.jpg").write_bytes((FIXTURES / "hhw-000011.jpg").read_bytes())
+    server = PhotoServer(tmp_path)
+    sessions = app.state.services.sessions
+    with sessions.begin() as s:
+        p = s.query(ProjectRow).filter_by(site_id="bh-001").one()
+        before, p.evidence_base_url = p.evidence_base_url, f"{server.url}/"
+    app.state.services.ingestor.ingest_camera(  # the edge reports the camera
+        "siteguard/bh-001/cam-1/status",
+        json.dumps({"state": "online", "at": datetime.now(UTC).isoformat()}).encode(),
+    )
+    yield tmp_path / "live" / "cam-1.jpg"  # the frame the box serves
+    with sessions.begin() as s:
+        s.query(ProjectRow).filter_by(site_id="bh-001").one().evidence_base_url = before
+    server.stop()
+
+
+def test_an_inspector_draws_and_saves_a_zone(site, browser, live_box):
     app, url, keys = site
     b = browser
     log_in(b, url, keys["inspector"])
     b.get(url + "/console/sites/bh-001/cameras/cam-1/zones")
+    # drawn over the camera's live frame, fetched through the API from the site's box
+    WebDriverWait(b, 15).until(
+        lambda d: d.execute_script(
+            "const i = document.getElementById('background'); return i && i.complete"
+        )
+    )
+    bg = b.find_element(By.ID, "background")
+    assert bg.get_attribute("currentSrc").endswith(
+        "/console/sites/bh-001/cameras/cam-1/snapshot.jpg"
+    )
+    want = cv2.imdecode(
+        np.frombuffer((FIXTURES / "hhw-000011.jpg").read_bytes(), np.uint8), cv2.IMREAD_COLOR
+    ).shape[1]
+    assert int(bg.get_attribute("naturalWidth")) == want
     editor = b.find_element(By.ID, "editor")
     w, h = editor.size["width"], editor.size["height"]
     from selenium.webdriver.common.action_chains import ActionChains
@@ -259,12 +307,88 @@ def test_an_inspector_draws_and_saves_a_zone(site, browser):
     with app.state.services.sessions() as s:
         from siteguard.api.sites.cameras import site_cameras
 
-        [cam] = [c for c in site_cameras(s, "bh-001") if c["camera_id"] == "cam-1"]
+        [cam] = [
+            c
+            for c in site_cameras(s, "bh-001", app.state.services.settings.cameras)
+            if c["camera_id"] == "cam-1"
+        ]
     [zone] = cam["zones"]
     assert zone["id"] == "slab-edge-2F" and zone["kind"] == "edge" and zone["protected"]
     xs, ys = [p[0] for p in zone["polygon"]], [p[1] for p in zone["polygon"]]
     assert abs(min(xs) - 0.1) < 0.03 and abs(max(ys) - 0.9) < 0.03  # where it was clicked
+    # the box has no frame now (and there is no evidence frame of cam-1): the editor says so
+    live_box.unlink()
+    b.get(url + "/console/sites/bh-001/cameras/cam-1/zones")
+    WebDriverWait(b, 15).until(lambda d: d.find_element(By.ID, "no-frame").is_displayed())
+    assert not b.find_elements(By.ID, "background")
     # a contractor may look but not draw
     log_in(b, url, keys["contractor"])
     b.get(url + "/console/sites/bh-001")
     assert "slab-edge-2F" in b.page_source and "绘制区域" not in b.page_source
+
+
+def test_the_hazard_page_plays_the_edge_clip_in_a_real_browser(tmp_path, browser):
+    """The clip the edge's evidence store encodes (H.264, edge/clip_encoder.py), fetched
+    by the API from the site's box and shown in the hazard page's <video>: Chromium
+    decodes it (an mp4v clip stops at DEMUXER_ERROR_NO_SUPPORTED_STREAMS)."""
+    import cv2
+
+    from siteguard.demo.sample import sample_video_path
+    from siteguard.edge.evidence_store import EvidenceConfig, EvidenceStore
+
+    box = PhotoServer(tmp_path / "box")  # the site's edge box
+    store = EvidenceStore(
+        EvidenceConfig(dir=tmp_path / "box" / "evidence", base_url=f"{box.url}/evidence")
+    )
+    cap = cv2.VideoCapture(str(sample_video_path()))
+    frames = []
+    while len(frames) < 16:  # 8 s at the detect rate of 2 fps: every 12th frame of 25 fps
+        ok, frame = cap.read()
+        assert ok, "the sample clip is shorter than expected"
+        if int(cap.get(cv2.CAP_PROP_POS_FRAMES)) % 12 == 1:
+            frames.append(frame)
+    cap.release()
+    evidence = store.save_snapshot("evt_clip_0001", 0, frames[-1])
+    assert store.save_clip("evt_clip_0001", frames, 2.0) == store.clip_uri("evt_clip_0001")
+    app = create_app(
+        ApiSettings(
+            database_url=f"sqlite:///{tmp_path}/c.db",
+            mqtt=MqttIngestSettings(enabled=False),
+            data_dir=tmp_path / "data",
+        )
+    )
+    with app.state.services.sessions.begin() as s:
+        s.add(
+            ProjectRow(
+                site_id="bh-003",
+                name="滨湖三期项目",
+                insurer=INSURER,
+                jurisdiction=J,
+                contractor="示例建设",
+                evidence_base_url=f"{box.url}/evidence/",
+            )
+        )
+        key = create_key(s, "李巡查", "inspector", insurer=INSURER)
+    hazard_id = ingest(app, "bh-003", "evt_clip_0001", datetime.now(UTC), evidence=evidence)
+    b = browser
+    try:
+        with served(app) as url:
+            log_in(b, url, key)
+            b.get(f"{url}/console/hazards/{hazard_id}")
+            video = b.find_element(By.ID, "clip")
+            state = (
+                "return [arguments[0].readyState, arguments[0].duration, "
+                "arguments[0].videoWidth, arguments[0].error && arguments[0].error.message]"
+            )
+            WebDriverWait(b, 20).until(
+                lambda d: (
+                    d.execute_script(state, video)[0] >= 2 or d.execute_script(state, video)[3]
+                )
+            )
+            ready, duration, width, error = b.execute_script(state, video)
+    finally:
+        box.stop()
+    assert error is None and ready >= 2, (ready, error)
+    assert duration == pytest.approx(8.0, abs=0.1) and width == frames[0].shape[1]
+    kept = list((tmp_path / "data" / "evidence").glob("*.mp4"))  # the API's kept copy
+    assert [p.read_bytes() for p in kept] == [store.clip_path("evt_clip_0001").read_bytes()]

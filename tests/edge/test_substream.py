@@ -1,0 +1,183 @@
+"""Detect on the substream, keep evidence from the main stream: a real GStreamer RTSP server
+streams both (made from the bundled clip), the edge worker analyses the substream, and the
+event's picture and clip come out at the main stream's resolution."""
+
+import json
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from siteguard.demo.sample import sample_video_path
+from siteguard.demo.services import Collector, RtspServer, wait_until
+from siteguard.demo.streams import make_camera_clip
+from siteguard.edge.config import EdgeConfig
+from siteguard.edge.worker import EdgeWorker
+from siteguard.pipeline.decode import OutputKind
+from siteguard.pipeline.detections import Detections
+from siteguard.pipeline.evidence import scaled
+from siteguard.pipeline.rules import Violation
+from tests.support.onnx_factory import make_model, raw_prediction
+
+pytestmark = pytest.mark.slow
+MAIN, SUB = (1280, 720), (640, 360)
+
+
+@pytest.fixture(scope="module")
+def streams(tmp_path_factory):
+    d = tmp_path_factory.mktemp("streams")
+    src = sample_video_path()
+    main = make_camera_clip(src, d / "main.mp4", MAIN, gop=25, seconds=8).path
+    sub = make_camera_clip(src, d / "sub.mp4", SUB, gop=25, seconds=8).path
+    return main, sub
+
+
+@pytest.fixture
+def model(tmp_path):
+    pred = raw_prediction([(32, 32, 16, 52), (32, 12, 8, 8)], [[0.9, 0.0], [0.0, 0.8]])
+    return make_model(tmp_path / "m.onnx", pred, OutputKind.RAW, ["person", "head"])
+
+
+def run_worker(tmp_path, model, broker, main_url, sub_url):
+    config = EdgeConfig.model_validate(
+        {
+            "site_id": "site-1",
+            "model": str(model),
+            "provider": "cpu",
+            "cameras": [
+                {
+                    "id": "cam-1",
+                    "url": main_url,
+                    "substream_url": sub_url,
+                    "detect_fps": 4,
+                    "max_backoff_s": 2,
+                    "motion": {"enabled": False},
+                }
+            ],
+            "mqtt": {"port": broker.port, "confirm_after_s": 3600},
+            "outbox": str(tmp_path / "outbox.db"),
+            "evidence": {"dir": str(tmp_path / "evidence"), "clip_seconds": 2},
+            "http": {"port": 0},
+            "lifecycle": {"min_duration_s": 2.5, "min_frames": 2},
+        }
+    )
+    return EdgeWorker(config)
+
+
+def first_start(sub):
+    for p in sub.payloads("/events"):
+        ev = json.loads(p)
+        if ev["state"] == "start":
+            return ev
+    return None
+
+
+def evidence_file(tmp_path, ev, name):
+    return tmp_path / "evidence" / ev["event_id"] / name
+
+
+def test_analysis_reads_the_substream_and_evidence_comes_from_the_main_stream(
+    tmp_path, model, broker, streams
+):
+    main, sub_clip = streams
+    rtsp = RtspServer({"main": main, "sub": sub_clip}).start()
+    sub = Collector(broker.port, "siteguard/#")
+    worker = run_worker(tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"))
+    worker.start()
+    try:
+        assert wait_until(lambda: first_start(sub), 30)
+        ev = first_start(sub)
+        assert ev["frame_width"] == SUB[0]  # the boxes are in the analysed frame's pixels
+        picture = evidence_file(tmp_path, ev, f"{ev['seq']}.jpg")
+        assert ev["evidence_uri"].endswith(f"/{ev['event_id']}/{ev['seq']}.jpg")
+        assert wait_until(picture.exists, 5)
+        image = cv2.imread(str(picture))
+        assert image.shape[:2] == (MAIN[1], MAIN[0])  # full resolution
+        clip = evidence_file(tmp_path, ev, "clip.mp4")
+        assert wait_until(clip.exists, 5)
+        with av.open(str(clip)) as c:
+            v = c.streams.video[0]
+            assert v.codec_context.name == "h264" and v.codec_tag == "avc1"
+            assert (v.codec_context.width, v.codec_context.height) == MAIN
+            frames = sum(1 for _ in c.decode(v))
+        assert frames >= 25  # the main stream's own frame rate, not the 4 fps analysed
+        runner = worker.cameras["cam-1"]
+        assert runner.main is not None and runner.main.pictures >= 1 and runner.main.clips == 1
+        # the main stream was only demuxed: decoding was for the evidence alone
+        assert runner.main.decoded_frames < 3 * 25
+        assert runner.reader.frame_size == SUB
+    finally:
+        worker.stop()
+        rtsp.kill()
+        sub.close()
+
+
+def test_a_main_stream_that_is_down_leaves_the_evidence_to_the_substream(
+    tmp_path, model, broker, streams
+):
+    _, sub_clip = streams
+    rtsp = RtspServer({"sub": sub_clip}).start()
+    sub = Collector(broker.port, "siteguard/#")
+    worker = run_worker(tmp_path, model, broker, rtsp.url("no-such-mount"), rtsp.url("sub"))
+    worker.start()
+    try:
+        assert wait_until(lambda: first_start(sub), 30)
+        ev = first_start(sub)
+        assert not ev.get("evidence_missing")
+        picture = evidence_file(tmp_path, ev, f"{ev['seq']}.jpg")
+        assert wait_until(picture.exists, 5)
+        assert cv2.imread(str(picture)).shape[:2] == (SUB[1], SUB[0])
+        assert wait_until(evidence_file(tmp_path, ev, "clip.mp4").exists, 5)
+        main = worker.cameras["cam-1"].main
+        assert main is not None and not main.online and "cannot open" in main.detail
+    finally:
+        worker.stop()
+        rtsp.kill()
+        sub.close()
+
+
+def test_an_h265_main_stream_gives_pictures_and_an_h264_clip_a_browser_plays(
+    tmp_path, model, broker, streams
+):
+    """Chromium does not play H.265: the start's clip is decoded from the ring and encoded
+    as H.264 at a few frames a second; the picture is the main stream's frame."""
+    _, sub_clip = streams
+    size = (960, 540)
+    hevc = make_camera_clip(
+        sample_video_path(), tmp_path / "hevc.mp4", size, codec="h265", gop=25, seconds=8
+    ).path
+    rtsp = RtspServer({"main": hevc, "sub": sub_clip}).start()
+    sub = Collector(broker.port, "siteguard/#")
+    worker = run_worker(tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"))
+    worker.start()
+    try:
+        assert wait_until(lambda: first_start(sub), 30)
+        ev = first_start(sub)
+        picture = evidence_file(tmp_path, ev, f"{ev['seq']}.jpg")
+        assert wait_until(picture.exists, 5)
+        assert cv2.imread(str(picture)).shape[:2] == (size[1], size[0])
+        clip = evidence_file(tmp_path, ev, "clip.mp4")
+        assert wait_until(clip.exists, 10)
+        with av.open(str(clip)) as c:
+            v = c.streams.video[0]
+            assert v.codec_context.name == "h264" and v.codec_context.pix_fmt == "yuv420p"
+            assert (v.codec_context.width, v.codec_context.height) == size
+        assert worker.cameras["cam-1"].main.codec == "hevc"
+    finally:
+        worker.stop()
+        rtsp.kill()
+        sub.close()
+
+
+def test_boxes_are_scaled_onto_the_main_stream_view():
+    dets = Detections(
+        xyxy=np.array([[10, 20, 30, 60]], np.float32),
+        confidence=np.array([0.9], np.float32),
+        class_id=np.array([0]),
+    )
+    v = Violation("no_helmet", None, (10, 20, 30, 40), 0.8, "bare head", (5, 5, 35, 70), 0)  # type: ignore[arg-type]
+    big, [moved] = scaled(dets, [v], 3.0, 2.0)
+    assert big.xyxy.tolist() == [[30, 40, 90, 120]]
+    assert moved.box == (30, 40, 90, 80) and moved.person_box == (15, 10, 105, 140)
+    assert dets.xyxy.tolist() == [[10, 20, 30, 60]]  # the analysed boxes are untouched
