@@ -17,8 +17,8 @@ The worker runs the real model. To time every analysed frame, the lifecycle emit
 for each frame that carries a violation (min_duration 0, update_interval 0.01 s); latency =
 broker receipt - frame capture time. A count is "sustained" when every camera reaches
 >= 95% of the target rate and p95 <= 1 s. CPU comes from /proc per thread over the measured
-window: decode = the camera reader threads (and, in sub mode, the main streams' demuxing
-and evidence decoding, shown apart), detection = the detector calls plus onnxruntime's pool
+window: decode = the camera reader threads; demux = the main streams' threads (sub mode);
+evid = the evidence threads (pictures and clips: decoding from the ring, encoding); detection = the detector calls plus onnxruntime's pool
 threads, rest = everything else in the worker (rules, tracking, motion gate, MQTT, outbox).
 
     python bench/edge_capacity.py [--cams 1,2,4,6,8] [--seconds 20] [--model M]
@@ -161,7 +161,8 @@ def run_mode(mode: str, args: argparse.Namespace, clip: Path, port: int, tmp: Pa
         print("\n== files")
     print(
         f"{'cams':>4} {'motion':>6} {'min fps':>7} {'p50 ms':>6} {'p95 ms':>6} "
-        f"{'events':>6} {'RSS MB':>6} {'decode':>6} {'main':>5} {'detect':>6} {'rest':>5} "
+        f"{'events':>6} {'RSS MB':>6} {'decode':>6} {'demux':>5} {'evid':>5} {'detect':>6} "
+        f"{'rest':>5} "
         f"{'server':>6} sustained   (CPU: % of one core per camera)"
     )
     mem: list[tuple[int, float, dict[str, float]]] = []
@@ -173,7 +174,8 @@ def run_mode(mode: str, args: argparse.Namespace, clip: Path, port: int, tmp: Pa
                 print(
                     f"{n:>4} {('on' if motion else 'off'):>6} {r['min']:7.2f} "
                     f"{r['p50']:6.0f} {r['p95']:6.0f} {r['events']:6d} {r['mb']:6.1f} "
-                    f"{c['decode']:6.1f} {c['main']:5.1f} {c['detect']:6.1f} {c['rest']:5.1f} "
+                    f"{c['decode']:6.1f} {c['demux']:5.1f} {c['evid']:5.1f} {c['detect']:6.1f} "
+                    f"{c['rest']:5.1f} "
                     f"{c['server']:6.1f} {'yes' if r['ok'] else 'no'}",
                     flush=True,
                 )
@@ -196,10 +198,11 @@ def explain_limit(c: dict[str, float], fps: float) -> None:
     """What stands between the measured count and the machine: per-camera costs measured
     at the lowest count, and the count two cores would carry at those costs."""
     cores = os.cpu_count() or 1
-    per_cam = c["decode"] + c["main"] + c["detect"] + c["rest"]
+    per_cam = c["decode"] + c["demux"] + c["evid"] + c["detect"] + c["rest"]
     print(
-        f"per camera at the lowest count: decode {c['decode']:.1f} % + main stream "
-        f"{c['main']:.1f} % + detection {c['detect']:.1f} % ({c['per_frame_ms']:.0f} ms CPU "
+        f"per camera at the lowest count: decode {c['decode']:.1f} % + main-stream demux "
+        f"{c['demux']:.1f} % + evidence {c['evid']:.1f} % + detection {c['detect']:.1f} % "
+        f"({c['per_frame_ms']:.0f} ms CPU "
         f"per analysed frame at {fps} fps) + rest {c['rest']:.1f} % = {per_cam:.1f} % of a core"
     )
     if per_cam > 0:
@@ -302,7 +305,8 @@ def measure(
     detect = infer + d.get("native", 0.0)
     cpu = {
         "decode": pct(d.get("camera", 0.0)),
-        "main": pct(d.get("main", 0.0) + d.get("evid", 0.0)),
+        "demux": pct(d.get("main", 0.0)),
+        "evid": pct(d.get("evid", 0.0)),
         "detect": pct(detect),
         "rest": pct(d.get("analyse", 0.0) - infer + d.get("other", 0.0)),
         "server": pct(server_after - server_before),

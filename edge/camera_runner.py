@@ -73,6 +73,8 @@ class CameraRunner:
         )
         self._main_picture_t = -1e9
         self._clip_writer = ThreadPoolExecutor(1, thread_name_prefix=f"evid-clip-{cfg.id}")
+        self._clip_lock = threading.Lock()
+        self._clip_batch: list[str] | None = None  # starts the clip being written serves
         self.tracker = IouTracker(worker.config.tracker)
         self.lifecycle = HazardLifecycle(
             worker.config.site_id, cfg.id, worker.detector.model, worker.config.lifecycle
@@ -179,7 +181,7 @@ class CameraRunner:
         self.frame_size = (wd, h)
         gone = self._protection_gone(frame.image, dets)
         obs = observations(dets, violations, self.cfg.zones, w.config.zone_rules, (wd, h), gone)
-        self.recent.append(frame.image)
+        self.recent.append(self._clip_frame(frame.image))
         self._last_view = (frame.image, dets)
         wall = datetime.fromtimestamp(frame.wall, UTC)
         events = self.lifecycle.observe(obs, frame.t, wall, (wd, h))
@@ -227,16 +229,35 @@ class CameraRunner:
                         self.cfg.detect_fps,
                     )
                     if not main.submit(clip):
-                        store.save_clip(ev.event_id, recent, self.cfg.detect_fps)
+                        self._write_clip(ev.event_id)
                 return store.picture_uri(ev.event_id, ev.seq)
         uri = store.save_snapshot(
             ev.event_id, ev.seq, annotate(frame.image, dets, violations, blur_faces=blur)
         )
-        if start:  # encoding takes about a second at 1080p: not on the analysis thread
-            self._clip_writer.submit(
-                store.save_clip, ev.event_id, list(self.recent), self.cfg.detect_fps
-            )
+        if start:
+            self._write_clip(ev.event_id)
         return uri
+
+    def _write_clip(self, event_id: str) -> None:
+        """Encode the start's clip off the analysis thread (about a second at 1080p). One
+        clip at a time per camera: a start while one waits or is being written (two
+        hazards seen on one frame) gets a copy of it, as the frames before it are the same;
+        an unbounded queue of 1080p frames would fill the memory."""
+        with self._clip_lock:
+            if self._clip_batch is not None:
+                self._clip_batch.append(event_id)
+                return
+            batch = self._clip_batch = [event_id]
+        self._clip_writer.submit(self._encode_clip, batch, list(self.recent))
+
+    def _encode_clip(self, batch: list[str], frames: list[Any]) -> None:
+        store = self.worker.evidence
+        uri = store.save_clip(batch[0], frames, self.cfg.detect_fps)
+        with self._clip_lock:
+            others, self._clip_batch = batch[1:], None
+        for event_id in others:
+            if uri is not None:
+                store.copy_clip(batch[0], event_id)
 
     def _protection_gone(self, image: Any, dets: Any) -> dict[str, float]:
         """Protected zones whose protection is missing now: zone id -> integrity score.
@@ -267,6 +288,15 @@ class CameraRunner:
             if gone:
                 out[zone.id] = score if score is not None else 0.0
         return out
+
+    def _clip_frame(self, image: Any) -> Any:
+        """The frame as the clip keeps it: at most evidence.clip_max_width wide."""
+        h, w = image.shape[:2]
+        limit = self.worker.config.evidence.clip_max_width
+        if w <= limit:
+            return image
+        size = (limit, max(2, round(h * limit / w)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
     def snapshot_jpeg(self) -> bytes | None:
         """The latest analysed frame as a JPEG, unannotated (faces pixelated when

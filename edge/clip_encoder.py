@@ -90,7 +90,11 @@ def write_h264(
     try:
         with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = out.add_stream(
-                "libx264", rate=rate, options={"crf": str(crf), "preset": preset}
+                "libx264",
+                rate=rate,
+                # one thread: clips are written off the analysis thread, and x264's default
+                # of 1.5 threads per core would take the detector's cores in bursts
+                options={"crf": str(crf), "preset": preset, "threads": "1"},
             )
             stream.width, stream.height = width, height
             stream.pix_fmt = "yuv420p"

@@ -36,6 +36,14 @@ class EvidenceConfig(BaseModel):
     clip_seconds: float = Field(
         8.0, ge=0, description="Seconds of analysed frames before the start"
     )
+    clip_max_width: int = Field(
+        1280,
+        ge=160,
+        description="Clips made from analysed frames are scaled down to at most this width "
+        "(a 1440p camera's 16-frame clip held 177 MB and took a core-second to encode; the "
+        "picture keeps the full resolution). Main-stream clips of a substream camera are "
+        "copied as the camera sent them",
+    )
     retention_days: float = Field(30.0, gt=0)
     max_total_mb: float = Field(2000.0, gt=0, description="Oldest evidence goes first beyond this")
 
@@ -86,6 +94,20 @@ class EvidenceStore:
     def clip_uri(self, event_id: str) -> str:
         """The URL the API fetches the event's clip from."""
         return f"{self.config.base_url.rstrip('/')}/{event_id}/{CLIP_NAME}"
+
+    def copy_clip(self, from_event: str, to_event: str) -> str | None:
+        """The same clip for another event that started on the same frames; its URI, or
+        None when storage fails (counted, never raised)."""
+        try:
+            src, dst = self.clip_path(from_event), self.clip_path(to_event)
+            tmp = dst.with_name(f".{dst.name}.copy.tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dst)
+        except (OSError, ValueError) as exc:
+            self.failures += 1
+            log.warning("evidence clip for %s not stored: %s", to_event, exc)
+            return None
+        return self.clip_uri(to_event)
 
     def save_clip(
         self, event_id: str, frames: Sequence[npt.NDArray[np.uint8]], fps: float

@@ -93,8 +93,12 @@ class MainStream:
         self.clips = 0
         self.fallbacks = 0  # jobs that ended with the substream's evidence
         self.decoded_frames = 0
+        self.picture_cpu_s = 0.0  # CPU spent on pictures and clips (benchmarks)
+        self.clip_cpu_s = 0.0
         self._ring: deque[_Packet] = deque()
         self._template: Any = None  # the current session's video stream (codec parameters)
+        self._retired: list[Any] = []  # ended sessions' containers, closed between jobs
+        self._decoder: list[Any] | None = None  # [gop id, last pts decoded, context, frame]
         self._lock = threading.Lock()
         self._jobs: queue.Queue[PictureJob | ClipJob] = queue.Queue(QUEUE_MAX)
         self._stop = threading.Event()
@@ -109,6 +113,8 @@ class MainStream:
         self._stop.set()
         self._reader.join(timeout=10)
         self._worker.join(timeout=10)
+        if not self._worker.is_alive():
+            self._close_retired()
 
     # -- the stream ---------------------------------------------------------------------
 
@@ -153,7 +159,27 @@ class MainStream:
                 self.size = (ctx.width, ctx.height)
             self._pump(container, stream, pace=not rtsp)
         finally:
-            container.close()
+            self._retire(container)
+
+    def _retire(self, container: Any) -> None:
+        """A session's container outlives the session until no evidence job can still be
+        using its stream (freeing it under a job crashes FFmpeg): the evidence thread
+        closes it between jobs."""
+        with self._lock:
+            self._ring.clear()
+            self._template = None
+            self._retired.append(container)
+
+    def _close_retired(self) -> None:
+        with self._lock:
+            retired, self._retired = self._retired, []
+        if retired:
+            self._decoder = None  # it decoded an ended session's packets
+        for container in retired:
+            try:
+                container.close()
+            except Exception:  # closing a broken stream must not raise
+                log.debug("closing a main stream failed", exc_info=True)
 
     def _pump(self, container: Any, stream: Any, pace: bool) -> None:
         tb = float(stream.time_base)
@@ -230,15 +256,22 @@ class MainStream:
 
     def _work(self) -> None:
         while not self._stop.is_set():
+            self._close_retired()
             try:
                 job = self._jobs.get(timeout=0.5)
             except queue.Empty:
                 continue
+            c0 = time.thread_time()
             try:
                 done = self._picture(job) if isinstance(job, PictureJob) else self._clip(job)
             except Exception:
                 log.exception("camera %s: evidence from the main stream failed", self.camera.id)
                 done = False
+            spent = time.thread_time() - c0
+            if isinstance(job, PictureJob):
+                self.picture_cpu_s += spent
+            else:
+                self.clip_cpu_s += spent
             if not done:
                 self.fallbacks += 1
                 if isinstance(job, PictureJob):
@@ -272,16 +305,33 @@ class MainStream:
         return True
 
     def _decode(self, template: Any, packets: list[_Packet]) -> Image | None:
-        """The last frame of ``packets`` (which start at a keyframe), decoded afresh."""
-        ctx = av.CodecContext.create(template.codec_context.name, "r")
-        ctx.extradata = template.codec_context.extradata
-        ctx.thread_count = 1
-        last = None
-        for p in [*packets, None]:
-            for frame in ctx.decode(self._packet(p, template) if p else None):
-                last = frame
+        """The last frame of ``packets`` (which start at a keyframe). The decoder is kept
+        between pictures: a later picture in the same GOP (an update, a second hazard seen
+        on the same frame) decodes only the packets after the previous one's."""
+        gop = (id(template), packets[0].pts)
+        last_pts = packets[-1].pts
+        state = self._decoder
+        if state is None or state[0] != gop or state[1] > last_pts:
+            ctx = av.CodecContext.create(template.codec_context.name, "r")
+            ctx.extradata = template.codec_context.extradata
+            ctx.thread_count = 1
+            state = self._decoder = [gop, -(2**62), ctx, None]
+        _, done_pts, ctx, frame = state
+        for p in packets:
+            if p.pts <= done_pts:
+                continue
+            for decoded in ctx.decode(self._packet(p, template)):
+                frame = decoded
                 self.decoded_frames += 1
-        return None if last is None else last.to_ndarray(format="bgr24")
+        if frame is None or (frame.pts is not None and frame.pts < last_pts):
+            # the decoder holds frames back (reordering): flush for this one, start afresh next
+            for decoded in ctx.decode(None):
+                frame = decoded
+                self.decoded_frames += 1
+            self._decoder = None
+        else:
+            state[1], state[3] = last_pts, frame
+        return None if frame is None else frame.to_ndarray(format="bgr24")
 
     @staticmethod
     def _packet(p: _Packet, template: Any, base: int = 0) -> Any:
