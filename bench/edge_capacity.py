@@ -18,8 +18,9 @@ for each frame that carries a violation (min_duration 0, update_interval 0.01 s)
 broker receipt - frame capture time. A count is "sustained" when every camera reaches
 >= 95% of the target rate and p95 <= 1 s. CPU comes from /proc per thread over the measured
 window: decode = the camera reader threads; demux = the main streams' threads (sub mode);
-evid = the evidence threads (pictures and clips: decoding from the ring, encoding); detection = the detector calls plus onnxruntime's pool
-threads, rest = everything else in the worker (rules, tracking, motion gate, MQTT, outbox).
+evid = the evidence threads (pictures and clips: decoding from the ring, encoding);
+detection = the detector calls plus onnxruntime's pool threads, rest = everything else in
+the worker (rules, tracking, motion gate, MQTT, outbox).
 
     python bench/edge_capacity.py [--cams 1,2,4,6,8] [--seconds 20] [--model M]
     python bench/edge_capacity.py --rtsp sub,main,h265 --cams 2,4,8 --model M
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import secrets
 import statistics
 import tempfile
 import threading
@@ -46,6 +48,7 @@ from siteguard.edge.worker import EdgeWorker
 
 STREAMS = Path(__file__).resolve().parent / ".streams"
 TICK = os.sysconf("SC_CLK_TCK")
+BROKER_LOGIN: dict[str, str] = {}  # the locked broker's login (username, password), set in main
 # mode -> (main stream size, codec, substream size or None)
 LAYOUTS: dict[str, tuple[tuple[int, int], str, tuple[int, int] | None]] = {
     "sub": ((1920, 1080), "h264", (640, 360)),
@@ -131,7 +134,9 @@ def main() -> int:
         if m != "file" and m not in LAYOUTS:
             ap.error(f"--rtsp {m!r}: expected sub, main or h265")
     tmp = Path(tempfile.mkdtemp())
-    broker = Mosquitto(tmp / "broker").start()
+    # locked, as the product ships: the bench logs in (a full-access login, random password)
+    broker = Mosquitto(tmp / "broker", superuser=("bench", secrets.token_urlsafe(18))).start()
+    BROKER_LOGIN.update(username=broker.username, password=broker.password)
     print(
         f"clip {clip.name}, {args.seconds:.0f} s per run, target {args.fps} fps per camera,"
         f" {os.cpu_count()} CPUs, model {args.model or 'default'}"
@@ -251,7 +256,7 @@ def measure(
             "model": str(args.model) if args.model else None,
             "provider": "cpu",
             "cameras": camera_entries(n, args, mode, clip, motion, server),
-            "mqtt": {"port": port},
+            "mqtt": {"port": port, **BROKER_LOGIN},
             "outbox": str(tmp / f"outbox-{tag}.db"),
             "evidence": {
                 "dir": str(tmp / f"evidence-{tag}"),
@@ -270,7 +275,7 @@ def measure(
         }
     )
     arrivals: list[tuple[float, bytes]] = []
-    sub = Collector(port, "siteguard/bench/+/events", client_id=f"bench-{tag}")
+    sub = Collector(port, "siteguard/bench/+/events", client_id=f"bench-{tag}", **BROKER_LOGIN)
     sub.client.on_message = lambda _c, _u, m: arrivals.append((time.time(), m.payload))
     worker = EdgeWorker(config)
     worker.start()

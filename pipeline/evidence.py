@@ -24,17 +24,53 @@ COLOURS = {  # BGR
 VIOLATION_COLOUR = (0, 0, 255)
 
 
-def face_regions(dets: Detections) -> npt.NDArray[np.float32]:
-    """Where faces are: the lower part of bare heads, and just under each hard hat."""
+def face_regions(dets: Detections, persons: bool = True) -> npt.NDArray[np.float32]:
+    """Where faces are: the lower part of bare heads, just under each hard hat, and (with
+    ``persons``) the head of every detected person whose head the model did not box: a
+    face turned away, masked or too small for the head classes is still pixelated."""
     tax = default_taxonomy()
-    heads = dets.xyxy[dets.class_id == tax.id_of("head")].copy()
-    hats = dets.xyxy[dets.class_id == tax.id_of("hardhat")].copy()
-    h_heads = heads[:, 3] - heads[:, 1]
-    heads[:, 1] += 0.3 * h_heads  # keep the top of the head visible: it is the evidence
-    h_hats = hats[:, 3] - hats[:, 1]
-    hats[:, 1] += 0.4 * h_hats
-    hats[:, 3] += 0.6 * h_hats
-    return np.concatenate([heads, hats]).reshape(-1, 4)
+    heads = dets.xyxy[dets.class_id == tax.id_of("head")]
+    hats = dets.xyxy[dets.class_id == tax.id_of("hardhat")]
+    parts = [_face_of(heads, keep_top=0.3), _face_of(hats, keep_top=0.4)]
+    if persons:
+        parts.append(_person_heads(dets.xyxy[dets.class_id == tax.id_of("person")], heads, hats))
+    return np.concatenate(parts).reshape(-1, 4)
+
+
+def _face_of(boxes: npt.NDArray[np.float32], keep_top: float) -> npt.NDArray[np.float32]:
+    """The face below or inside head/hard-hat boxes. Training sets draw them two ways: a box
+    at least as tall as wide holds the face (its top ``keep_top`` stays visible: the hat or
+    the bare head is the evidence); a flatter one is the shell or the top of the head, and
+    the face is the band under it, about as tall as the box is wide."""
+    out = boxes.copy()
+    w, h = out[:, 2] - out[:, 0], out[:, 3] - out[:, 1]
+    tall = h >= w
+    out[:, 0] -= 0.1 * w  # a margin: boxes are a few pixels off at the edges
+    out[:, 2] += 0.1 * w
+    out[:, 1] += np.where(tall, keep_top * h, 0.5 * h)
+    out[:, 3] += np.where(tall, 0.15 * h, 0.9 * w)
+    return out
+
+
+def _person_heads(
+    people: npt.NDArray[np.float32], heads: npt.NDArray[np.float32], hats: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """The head end of each person box without a head or hard-hat box in its top part:
+    the top quarter of a standing person (the middle 80 % of its width), the top 45 % of a
+    crouching or cut-off one (its whole width)."""
+    boxed = np.concatenate([heads, hats]).reshape(-1, 4)
+    out = []
+    for x1, y1, x2, y2 in people:
+        w, h = x2 - x1, y2 - y1
+        standing = h > 1.6 * w
+        top = y1 + (0.25 if standing else 0.45) * h
+        if len(boxed):
+            cx, cy = (boxed[:, 0] + boxed[:, 2]) / 2, (boxed[:, 1] + boxed[:, 3]) / 2
+            if np.any((cx >= x1) & (cx <= x2) & (cy >= y1) & (cy <= top)):
+                continue  # its head is boxed: pixelated above, the hat or bare head kept
+        inset = 0.1 * w if standing else 0.0
+        out.append((x1 + inset, y1, x2 - inset, top))
+    return np.array(out, np.float32).reshape(-1, 4)
 
 
 def blur_regions(image: Image, regions: npt.NDArray[np.float32]) -> Image:

@@ -51,6 +51,30 @@ def test_face_regions_cover_heads_and_below_hardhats():
     assert regions[1, 3] > d.xyxy[1, 3]  # extends below the hat
 
 
+def test_a_person_whose_head_was_not_boxed_has_the_head_end_pixelated():
+    """A face turned away or masked is often no 'head' for the model, but the person is
+    seen: the top of a standing person (the middle of its width) is pixelated; a person
+    whose head is boxed keeps its bare head or hat visible above the face."""
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (300, 300, 3), dtype=np.uint8)
+    person = TAX.id_of("person")
+    d = Detections(
+        xyxy=np.array([[20, 20, 80, 220], [150, 20, 210, 220], [165, 22, 195, 50]], np.float32),
+        confidence=np.array([0.9, 0.9, 0.8], np.float32),
+        class_id=np.array([person, person, TAX.id_of("head")]),
+    )
+    regions = face_regions(d)
+    assert len(regions) == 2  # the lone person's head end and the boxed head's face
+    out = annotate(img, d, blur_faces=True)
+    lone_head = (slice(25, 65), slice(30, 70))
+    assert detail(out[lone_head]) < detail(img[lone_head]) / 3
+    body = (slice(120, 200), slice(30, 70))
+    assert detail(out[body]) > detail(img[body]) / 2  # only the head end
+    boxed_top = (slice(24, 30), slice(170, 190))  # the top of the boxed bare head
+    assert detail(out[boxed_top]) > detail(img[boxed_top]) / 2
+    assert len(face_regions(d, persons=False)) == 1
+
+
 def test_jpeg_encoding_round_trips():
     img, d = scene()
     data = encode_jpeg(annotate(img, d))
