@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -22,12 +23,14 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, text
 
 from siteguard.api.store.db import create_schema, make_engine
+from siteguard.broker_cmd import API_USER
 from siteguard.demo.ports import free_port, wait_port
 from siteguard.demo.services import Mosquitto, Postgres
 
@@ -37,14 +40,15 @@ GOLDEN = json.loads((ROOT / "tests" / "golden" / "hazard_event_v1_start.json").r
 
 
 def publisher(
-    port: int, cams: range, events: int, run: str, sent: list[int], rate: float = 0.0
+    login: dict[str, Any], cams: range, events: int, run: str, sent: list[int], rate: float = 0.0
 ) -> None:
     """Publish events for `cams`; `rate` > 0 paces this publisher (events/s), else flat out."""
     c = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"sim-{run}-{cams.start}", protocol=mqtt.MQTTv5
     )
     c.max_inflight_messages_set(200)
-    c.connect("127.0.0.1", port)
+    c.username_pw_set(login["username"], login["password"])
+    c.connect("127.0.0.1", login["port"])
     c.loop_start()
     infos = []
     t0 = time.monotonic()
@@ -80,7 +84,14 @@ def run_once(
     create_schema(make_engine(url))
     # a fresh broker per run: an earlier run's consumers keep persistent sessions in the
     # shared-subscription group, and the broker would keep sending them their share
-    broker = Mosquitto(tmp / f"broker-{replicas}-{rate:.0f}").start()
+    # locked, as the product ships: the API processes log in as the API (environment, no
+    # password on the command line), the simulated cameras with a full-access login
+    broker = Mosquitto(
+        tmp / f"broker-{replicas}-{rate:.0f}",
+        superuser=("bench", secrets.token_urlsafe(18)),
+        users={API_USER: (secrets.token_urlsafe(18), None)},
+    ).start()
+    api_login = broker.login_as(API_USER)
     procs = []
     for r in range(replicas):
         port = free_port()
@@ -103,7 +114,12 @@ def run_once(
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                env=dict(
+                    os.environ,
+                    PYTHONUNBUFFERED="1",
+                    SITEGUARD_MQTT_USERNAME=api_login["username"],
+                    SITEGUARD_MQTT_PASSWORD=api_login["password"],
+                ),
             )
         )
         assert wait_port(port, 30)
@@ -116,7 +132,7 @@ def run_once(
     threads = [
         threading.Thread(
             target=publisher,
-            args=(broker.port, range(k, cameras, 4), events, f"r{replicas}", sent, rate / 4),
+            args=(broker.login, range(k, cameras, 4), events, f"r{replicas}", sent, rate / 4),
         )
         for k in range(4)
     ]

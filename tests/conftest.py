@@ -14,9 +14,22 @@ def fixtures() -> Path:
 
 @pytest.fixture
 def broker(tmp_path):
+    """A locked Mosquitto, as the product ships (no anonymous clients): ``broker.login`` is
+    a full-access test login with a random password; ``broker.login_as("edge-site-1")`` (may
+    publish only under site-1) and ``login_as("siteguard-api")`` (reads every site, writes
+    the receipts) are the narrower logins `siteguard broker` writes."""
+    import secrets
+
     from siteguard.demo.services import Mosquitto
 
-    b = Mosquitto(tmp_path / "broker").start()
+    b = Mosquitto(
+        tmp_path / "broker",
+        superuser=("siteguard-test", secrets.token_urlsafe(18)),
+        users={
+            "edge-site-1": (secrets.token_urlsafe(18), "site-1"),
+            "siteguard-api": (secrets.token_urlsafe(18), None),
+        },
+    ).start()
     yield b
     b.stop()
 

@@ -8,12 +8,14 @@ test with that instruction rather than skipping it.
 from __future__ import annotations
 
 import getpass
+import secrets
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -34,7 +36,8 @@ def wait_until(cond: Callable[[], object], timeout: float = 20.0) -> bool:
 
 
 class Mosquitto:
-    """A real broker on loopback; stop() and start() again keep port and persisted state."""
+    """A real broker on loopback; stop() and start() again keep port, logins and persisted
+    state. Locked by default (no anonymous clients), as the product ships."""
 
     def __init__(
         self,
@@ -42,32 +45,48 @@ class Mosquitto:
         port: int | None = None,
         users: dict[str, tuple[str, str | None]] | None = None,
         tls: tuple[Path, Path, Path] | None = None,
+        superuser: tuple[str, str] | None = None,
+        anonymous: bool = False,
     ) -> None:
-        """``users``: a locked broker (no anonymous clients) with these logins, each
-        ``name -> (password, site)``: an edge's site it may publish under, or None for a
-        reader of every site (the API). Without: anonymous clients, for tests of other
-        things. ``tls``: (CA, certificate, key) files for a TLS-only listener."""
+        """A locked broker (no anonymous clients). ``users``: logins ``name -> (password,
+        site)``, the ACL `siteguard broker` writes: an edge's site it may publish under, or
+        None for a reader of every site (the API). ``superuser``: ``(name, password)``, a
+        login that may read and write every topic (tests, benchmarks); with neither, one is
+        made with a random password. ``broker.login`` is that login as
+        ``{"port", "username", "password"}`` (``MqttConfig(**broker.login)``,
+        ``MqttIngestSettings(**broker.login)``, ``Collector(**broker.login, topic=...)``).
+        ``anonymous=True``: an open broker that lets anyone in; only for a test that asks
+        for it by name. ``tls``: (CA, certificate, key) files for a TLS-only listener."""
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise RuntimeError("mosquitto is not installed: run scripts/system-deps.sh")
+        if anonymous and (users or superuser):
+            raise ValueError("an anonymous broker has no logins: drop users and superuser")
         self.exe = exe
         self.port = port or free_port()
         workdir.mkdir(parents=True, exist_ok=True)
         workdir.chmod(0o755)  # started as root, Mosquitto reads its files as mosquitto
         self.conf = workdir / "mosquitto.conf"
-        if users:
-            from siteguard.broker_cmd import acl_block, locked_config, set_user
-
-            passwd, acl = workdir / "passwd", workdir / "acl"
-            for name, (password, site) in users.items():
-                set_user(passwd, acl, name, password, acl_block(name, "siteguard", site))
-            listener = locked_config(self.port, passwd, acl)
-        else:
+        self.users = dict(users or {})
+        if not anonymous and not users and superuser is None:
+            superuser = ("siteguard-test", secrets.token_urlsafe(18))
+        self.superuser = superuser
+        if anonymous:
             # run as this user (started as root, Mosquitto would switch to the mosquitto
             # user, which cannot write its persistence file in this user's folder)
             listener = (
                 f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
             )
+        else:
+            from siteguard.broker_cmd import acl_block, locked_config, set_user
+
+            passwd, acl = workdir / "passwd", workdir / "acl"
+            if superuser is not None:
+                name, password = superuser
+                set_user(passwd, acl, name, password, f"user {name}\ntopic readwrite #\n")
+            for name, (password, site) in self.users.items():
+                set_user(passwd, acl, name, password, acl_block(name, "siteguard", site))
+            listener = locked_config(self.port, passwd, acl)
         if tls:  # (CA, certificate, key): the listener speaks TLS only
             ca, cert, key = tls
             listener += f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
@@ -77,6 +96,28 @@ class Mosquitto:
         )
         self.log = workdir / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def username(self) -> str:
+        """The full-access login's name."""
+        if self.superuser is None:
+            raise AttributeError("this broker has no full-access login (superuser=...)")
+        return self.superuser[0]
+
+    @property
+    def password(self) -> str:
+        if self.superuser is None:
+            raise AttributeError("this broker has no full-access login (superuser=...)")
+        return self.superuser[1]
+
+    @property
+    def login(self) -> dict[str, Any]:
+        """``{"port", "username", "password"}`` of the full-access login."""
+        return {"port": self.port, "username": self.username, "password": self.password}
+
+    def login_as(self, name: str) -> dict[str, Any]:
+        """The same for one of ``users`` (narrower rights: an edge's site, the API)."""
+        return {"port": self.port, "username": name, "password": self.users[name][0]}
 
     def start(self) -> Mosquitto:
         with open(self.log, "ab") as log:
@@ -102,7 +143,16 @@ class Mosquitto:
 class Collector:
     """A durable MQTT 5 subscriber (persistent session) that records what arrives."""
 
-    def __init__(self, port: int, topic: str, client_id: str = "test-collector") -> None:
+    def __init__(
+        self,
+        port: int,
+        topic: str,
+        client_id: str = "test-collector",
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        """``username``/``password``: its login to a locked broker
+        (``Collector(**broker.login, topic=...)``)."""
         self.messages: list[tuple[str, bytes, bool]] = []
         self.redelivered: list[tuple[str, bytes]] = []  # DUP-flagged: the broker sent it again
         self._lock = threading.Lock()
@@ -113,6 +163,8 @@ class Collector:
         self.client.on_connect = lambda c, *_: c.subscribe(self.topic, qos=1)
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]
+        if username is not None:
+            self.client.username_pw_set(username, password)
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 3600
         self.client.connect("127.0.0.1", port, keepalive=10, clean_start=False, properties=props)

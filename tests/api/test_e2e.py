@@ -61,7 +61,7 @@ def test_events_to_closed_notice_with_pushes_once_and_audit_intact(
     settings = ApiSettings(
         database_url=db_url,
         data_dir=tmp_path / "data",
-        mqtt=MqttIngestSettings(port=broker.port),
+        mqtt=MqttIngestSettings(**broker.login_as("siteguard-api")),
         push=PushSettings(url=url, secret=SECRET, poll_s=0.1, base_backoff_s=0.2, max_backoff_s=1),
     )
     app = create_app(settings)
@@ -77,7 +77,7 @@ def test_events_to_closed_notice_with_pushes_once_and_audit_intact(
             },
         )
         # the edge publishes through its durable outbox to the real broker
-        pub = Publisher(MqttConfig(port=broker.port), "futian-0001", Outbox(tmp_path / "edge.db"))
+        pub = Publisher(MqttConfig(**broker.login), "futian-0001", Outbox(tmp_path / "edge.db"))
         pub.start()
         pub.send_event(edge_event(1))
         pub.send_event(edge_event(2, level="major", hazard="edge_unprotected", zones=["slab-3f"]))

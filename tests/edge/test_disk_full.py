@@ -67,8 +67,8 @@ def test_past_the_memory_bound_messages_are_counted_not_silently_lost(tmp_path):
 def test_events_during_a_full_disk_reach_the_broker_once_space_returns(tmp_path, broker):
     with small_disk(tmp_path) as disk:
         box = Outbox(disk / "outbox.db")
-        sub = Collector(broker.port, "siteguard/site-1/+/events", client_id="disk-full")
-        pub = Publisher(MqttConfig(port=broker.port), "site-1", box)
+        sub = Collector(**broker.login, topic="siteguard/site-1/+/events", client_id="disk-full")
+        pub = Publisher(MqttConfig(**broker.login_as("edge-site-1")), "site-1", box)
         pub.start()
         assert pub.connected.wait(10)
         filler = fill(disk)

@@ -23,7 +23,7 @@ def model(tmp_path):
     return make_model(tmp_path / "m.onnx", pred, OutputKind.RAW, ["person", "head"])
 
 
-def worker_for(tmp_path, model, url, port, **lifecycle):
+def worker_for(tmp_path, model, url, login, **lifecycle):
     config = EdgeConfig.model_validate(
         {
             "site_id": "site-1",
@@ -40,7 +40,7 @@ def worker_for(tmp_path, model, url, port, **lifecycle):
             ],
             # no API here to confirm events: no end-to-end re-sends within the test, so the
             # broker-level stream itself must have no gaps and no duplicates
-            "mqtt": {"port": port, "reconnect_max_s": 2, "confirm_after_s": 3600},
+            "mqtt": {**login, "reconnect_max_s": 2, "confirm_after_s": 3600},
             "outbox": str(tmp_path / "outbox.db"),
             "evidence": {"dir": str(tmp_path / "evidence"), "clip_seconds": 0},
             "http": {"port": 0},
@@ -57,8 +57,8 @@ def states(sub):
 
 def test_rtsp_server_killed_and_restarted_camera_goes_offline_then_online(tmp_path, model, broker):
     rtsp = RtspServer({"cam": sample_video_path()}).start()
-    sub = Collector(broker.port, "siteguard/#")
-    worker = worker_for(tmp_path, model, rtsp.url("cam"), broker.port)
+    sub = Collector(**broker.login, topic="siteguard/#")
+    worker = worker_for(tmp_path, model, rtsp.url("cam"), broker.login)
     worker.start()
     try:
         assert wait_until(lambda: states(sub)[-1:] == ["online"], 20)
@@ -80,8 +80,8 @@ def test_broker_down_30s_while_violations_happen_loses_and_duplicates_nothing(
     tmp_path, model, broker
 ):
     rtsp = RtspServer({"cam": sample_video_path()}).start()
-    sub = Collector(broker.port, "siteguard/+/+/events")
-    worker = worker_for(tmp_path, model, rtsp.url("cam"), broker.port, update_interval_s=1.0)
+    sub = Collector(**broker.login, topic="siteguard/+/+/events")
+    worker = worker_for(tmp_path, model, rtsp.url("cam"), broker.login, update_interval_s=1.0)
     worker.start()
     try:
         sub.wait_for(2, timeout=30)  # the start (and an update) arrived while all was well
@@ -123,7 +123,7 @@ def test_corrupt_and_truncated_streams_give_a_clear_status_and_no_crash(tmp_path
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"\x00\x00\x00\x20ftypisom" + bytes(range(256)) * 200)
     rtsp = RtspServer({"trunc": truncated, "junk": garbage}).start()
-    sub = Collector(broker.port, "siteguard/#")
+    sub = Collector(**broker.login, topic="siteguard/#")
     config = EdgeConfig.model_validate(
         {
             "site_id": "site-1",
@@ -133,7 +133,7 @@ def test_corrupt_and_truncated_streams_give_a_clear_status_and_no_crash(tmp_path
                 {"id": "cam-1", "url": rtsp.url("junk"), "detect_fps": 4, "max_backoff_s": 1},
                 {"id": "cam-2", "url": rtsp.url("trunc"), "detect_fps": 4, "max_backoff_s": 1},
             ],
-            "mqtt": {"port": broker.port},
+            "mqtt": broker.login,
             "outbox": str(tmp_path / "o.db"),
             "evidence": {"dir": str(tmp_path / "ev")},
             "http": {"port": 0},

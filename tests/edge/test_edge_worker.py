@@ -38,7 +38,7 @@ def model(tmp_path):
     return make_model(tmp_path / "m.onnx", pred, OutputKind.RAW, ["person", "head"])
 
 
-def site_config(tmp_path, clip, model, port, **over):
+def site_config(tmp_path, clip, model, login, **over):
     doc = {
         "site_id": "site-1",
         "model": str(model),
@@ -59,7 +59,7 @@ def site_config(tmp_path, clip, model, port, **over):
                 ],
             }
         ],
-        "mqtt": {"port": port},
+        "mqtt": login,
         "outbox": str(tmp_path / "outbox.db"),
         "evidence": {"dir": str(tmp_path / "evidence"), "clip_seconds": 1},
         "http": {"port": 0},
@@ -73,8 +73,8 @@ def site_config(tmp_path, clip, model, port, **over):
 
 
 def test_worker_publishes_events_status_stats_and_serves_evidence(tmp_path, clip, model, broker):
-    sub = Collector(broker.port, "siteguard/#")
-    config = EdgeConfig.load(site_config(tmp_path, clip, model, broker.port))
+    sub = Collector(**broker.login, topic="siteguard/#")
+    config = EdgeConfig.load(site_config(tmp_path, clip, model, broker.login))
     worker = EdgeWorker(config)
     worker.start()
     try:
@@ -129,8 +129,8 @@ def test_evidence_disk_trouble_marks_evidence_missing_but_events_flow(
 ):
     blocker = tmp_path / "evidence"
     blocker.write_text("a file where the evidence folder should be")  # mkdir will fail
-    sub = Collector(broker.port, "siteguard/+/+/events")
-    worker = EdgeWorker(EdgeConfig.load(site_config(tmp_path, clip, model, broker.port)))
+    sub = Collector(**broker.login, topic="siteguard/+/+/events")
+    worker = EdgeWorker(EdgeConfig.load(site_config(tmp_path, clip, model, broker.login)))
     worker.start()
     try:
         ev = HazardEvent.model_validate_json(sub.wait_for(1)[0])
@@ -142,10 +142,10 @@ def test_evidence_disk_trouble_marks_evidence_missing_but_events_flow(
 
 
 def test_bad_configs_are_clear_errors(tmp_path, clip, model):
-    path = site_config(tmp_path, clip, model, 1883, cameraz=[])
+    path = site_config(tmp_path, clip, model, {"port": 1883}, cameraz=[])
     with pytest.raises(ConfigError, match="cameraz"):
         EdgeConfig.load(path)
-    path = site_config(tmp_path, clip, model, 1883, lifecycle={"end_grace_s": 0.5})
+    path = site_config(tmp_path, clip, model, {"port": 1883}, lifecycle={"end_grace_s": 0.5})
     with pytest.raises(ConfigError, match="full_check_s"):
         EdgeConfig.load(path)
     (tmp_path / "broken.yaml").write_text("site_id: [unclosed")
@@ -189,7 +189,7 @@ def test_protection_removed_raises_protection_missing_and_exposes_the_edge(tmp_p
     # the model sees one worker at the right-hand end, feet inside the protected band
     pred = raw_prediction([(56, 40, 8, 16)], [[0.9]])
     model = make_model(tmp_path / "p.onnx", pred, OutputKind.RAW, ["person"])
-    sub = Collector(broker.port, "siteguard/+/+/events")
+    sub = Collector(**broker.login, topic="siteguard/+/+/events")
     config = EdgeConfig.model_validate(
         {
             "site_id": "site-1",
@@ -207,7 +207,7 @@ def test_protection_removed_raises_protection_missing_and_exposes_the_edge(tmp_p
                     ],
                 }
             ],
-            "mqtt": {"port": broker.port},
+            "mqtt": broker.login,
             "outbox": str(tmp_path / "o.db"),
             "evidence": {"dir": str(tmp_path / "ev"), "clip_seconds": 0},
             "http": {"port": 0},
@@ -313,7 +313,7 @@ def test_a_protection_detector_decides_in_detector_mode(tmp_path, broker, sees_r
     elsewhere = (32, 10, 60, 6)
     pred = raw_prediction([rail if sees_rail else elsewhere], [[0.9]])
     model = make_model(tmp_path / "g.onnx", pred, OutputKind.RAW, ["guardrail"])
-    sub = Collector(broker.port, "siteguard/+/+/events")
+    sub = Collector(**broker.login, topic="siteguard/+/+/events")
     config = EdgeConfig.model_validate(
         {
             "site_id": "s",
@@ -337,7 +337,7 @@ def test_a_protection_detector_decides_in_detector_mode(tmp_path, broker, sees_r
                     ],
                 }
             ],
-            "mqtt": {"port": broker.port},
+            "mqtt": broker.login,
             "outbox": str(tmp_path / "o.db"),
             "evidence": {"dir": str(tmp_path / "ev"), "clip_seconds": 0},
             "http": {"port": 0},
@@ -380,7 +380,7 @@ def test_a_far_field_camera_detects_on_tiles_and_the_others_on_the_whole_frame(
 ):
     from siteguard.pipeline.tiling import TiledDetector
 
-    path = site_config(tmp_path, clip, model, 1883)
+    path = site_config(tmp_path, clip, model, {"port": 1883})
     doc = yaml.safe_load(path.read_text())
     far = dict(doc["cameras"][0], id="cam-far", tiles=2)
     doc["cameras"].append(far)
@@ -397,8 +397,8 @@ def test_worker_serves_each_cameras_live_frame_and_names_its_heartbeat_period(
 ):
     from siteguard.edge.evidence_store import EvidenceStore
 
-    sub = Collector(broker.port, "siteguard/#", client_id="live-frame-test")
-    path = site_config(tmp_path, clip, model, broker.port)
+    sub = Collector(**broker.login, topic="siteguard/#", client_id="live-frame-test")
+    path = site_config(tmp_path, clip, model, broker.login)
     doc = yaml.safe_load(path.read_text())
     dark = {"id": "cam-dark", "url": str(tmp_path / "missing.mp4"), "motion": {"full_check_s": 1.0}}
     doc["cameras"].append(dark)

@@ -45,9 +45,9 @@ def test_outbox_survives_reopening_and_keeps_order(tmp_path):
 
 
 def test_events_published_with_last_will_and_acked_out_of_the_outbox(tmp_path, broker):
-    sub = Collector(broker.port, "siteguard/#")
+    sub = Collector(**broker.login, topic="siteguard/#")
     box = Outbox(tmp_path / "o.db")
-    pub = Publisher(MqttConfig(port=broker.port), "site-1", box)
+    pub = Publisher(MqttConfig(**broker.login_as("edge-site-1")), "site-1", box)
     pub.start()
     assert pub.connected.wait(10)
     for i in range(5):
@@ -69,10 +69,10 @@ def test_events_published_with_last_will_and_acked_out_of_the_outbox(tmp_path, b
 
 
 def test_broker_outage_loses_nothing_and_delivers_in_order(tmp_path, broker):
-    sub = Collector(broker.port, "siteguard/site-1/+/events")
+    sub = Collector(**broker.login, topic="siteguard/site-1/+/events")
     sub.wait_for(0)
     box = Outbox(tmp_path / "o.db")
-    pub = Publisher(MqttConfig(port=broker.port), "site-1", box)
+    pub = Publisher(MqttConfig(**broker.login_as("edge-site-1")), "site-1", box)
     pub.start()
     assert pub.connected.wait(10)
     for i in range(3):
@@ -104,8 +104,10 @@ def test_worker_restart_resends_the_unacknowledged_backlog(tmp_path, broker):
     for i in range(4):  # written while no publisher ran (e.g. the worker crashed before sending)
         box.put("siteguard/site-1/cam-1/events", event(i).to_json())
     box.close()
-    sub = Collector(broker.port, "siteguard/site-1/+/events")
-    pub = Publisher(MqttConfig(port=broker.port), "site-1", Outbox(tmp_path / "o.db"))
+    sub = Collector(**broker.login, topic="siteguard/site-1/+/events")
+    pub = Publisher(
+        MqttConfig(**broker.login_as("edge-site-1")), "site-1", Outbox(tmp_path / "o.db")
+    )
     pub.start()
     assert len(sub.wait_for(4)) == 4
     pub.stop()

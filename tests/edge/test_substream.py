@@ -55,7 +55,7 @@ def run_worker(tmp_path, model, broker, main_url, sub_url):
                     "motion": {"enabled": False},
                 }
             ],
-            "mqtt": {"port": broker.port, "confirm_after_s": 3600},
+            "mqtt": {**broker.login, "confirm_after_s": 3600},
             "outbox": str(tmp_path / "outbox.db"),
             "evidence": {"dir": str(tmp_path / "evidence"), "clip_seconds": 2},
             "http": {"port": 0},
@@ -82,7 +82,7 @@ def test_analysis_reads_the_substream_and_evidence_comes_from_the_main_stream(
 ):
     main, sub_clip = streams
     rtsp = RtspServer({"main": main, "sub": sub_clip}).start()
-    sub = Collector(broker.port, "siteguard/#")
+    sub = Collector(**broker.login, topic="siteguard/#")
     worker = run_worker(tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"))
     worker.start()
     try:
@@ -118,7 +118,7 @@ def test_a_main_stream_that_is_down_leaves_the_evidence_to_the_substream(
 ):
     _, sub_clip = streams
     rtsp = RtspServer({"sub": sub_clip}).start()
-    sub = Collector(broker.port, "siteguard/#")
+    sub = Collector(**broker.login, topic="siteguard/#")
     worker = run_worker(tmp_path, model, broker, rtsp.url("no-such-mount"), rtsp.url("sub"))
     worker.start()
     try:
@@ -148,7 +148,7 @@ def test_an_h265_main_stream_gives_pictures_and_an_h264_clip_a_browser_plays(
         sample_video_path(), tmp_path / "hevc.mp4", size, codec="h265", gop=25, seconds=8
     ).path
     rtsp = RtspServer({"main": hevc, "sub": sub_clip}).start()
-    sub = Collector(broker.port, "siteguard/#")
+    sub = Collector(**broker.login, topic="siteguard/#")
     worker = run_worker(tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"))
     worker.start()
     try:

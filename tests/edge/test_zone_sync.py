@@ -139,7 +139,7 @@ def test_a_running_worker_checks_for_new_zones_every_refresh_s(tmp_path, api, br
             tmp_path,
             url,
             key,
-            mqtt={"port": broker.port},
+            mqtt=broker.login,
             http={"port": 0},
         )
     )

@@ -29,12 +29,15 @@ BAD_EVENTS = {
 
 
 def test_poisoned_messages_are_dead_letters_and_later_events_still_arrive(tmp_path, broker, db_url):
-    settings = ApiSettings(database_url=db_url, mqtt=MqttIngestSettings(port=broker.port))
+    settings = ApiSettings(
+        database_url=db_url, mqtt=MqttIngestSettings(**broker.login_as("siteguard-api"))
+    )
     app = create_app(settings)
     with api_client(app) as c:
         assert app.state.services.mqtt.connected.wait(10)
         time.sleep(0.3)
         pub = paho.Client(CallbackAPIVersion.VERSION2, client_id="bad-edge", protocol=paho.MQTTv5)
+        pub.username_pw_set(broker.username, broker.password)
         pub.connect("127.0.0.1", broker.port)
         pub.loop_start()
         topic = "siteguard/futian-0001/cam-north/events"

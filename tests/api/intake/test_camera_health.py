@@ -84,13 +84,15 @@ def test_bad_camera_messages_are_refused_clearly(sessions):
 def test_the_api_takes_status_and_stats_from_the_broker(tmp_path, broker):
     app = create_app(
         ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/a.db", mqtt=MqttIngestSettings(port=broker.port)
+            database_url=f"sqlite:///{tmp_path}/a.db",
+            mqtt=MqttIngestSettings(**broker.login_as("siteguard-api")),
         )
     )
     with api_client(app) as c:
         assert app.state.services.mqtt.connected.wait(10)
         time.sleep(0.3)
         pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="edge-x", protocol=mqtt.MQTTv5)
+        pub.username_pw_set(broker.username, broker.password)
         pub.connect("127.0.0.1", broker.port)
         pub.loop_start()
         now = datetime.now().astimezone()

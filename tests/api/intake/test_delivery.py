@@ -24,8 +24,8 @@ from tests.support.api import api_client
 SITE = "futian-0001"
 
 
-def edge(tmp_path, port, name="outbox.db"):
-    config = MqttConfig(port=port, confirm_after_s=1.0, resend_after_s=2.0)
+def edge(tmp_path, login, name="outbox.db"):
+    config = MqttConfig(**login, confirm_after_s=1.0, resend_after_s=2.0)
     pub = Publisher(config, SITE, Outbox(tmp_path / name))
     pub.start()
     return pub
@@ -36,9 +36,9 @@ def send(pub, first, n):
         pub.send_event(HazardEvent.model_validate(event(f"evt_dl{i:011d}", t=i, started=i)))
 
 
-def api(tmp_path, port):
+def api(tmp_path, login):
     settings = ApiSettings(
-        database_url=f"sqlite:///{tmp_path}/api.db", mqtt=MqttIngestSettings(port=port)
+        database_url=f"sqlite:///{tmp_path}/api.db", mqtt=MqttIngestSettings(**login)
     )
     return create_app(settings)
 
@@ -48,8 +48,8 @@ def stored(app):
         return s.scalar(select(func.count()).select_from(EventRow))
 
 
-def run_api_until(tmp_path, port, pub, n, timeout=40):
-    app = api(tmp_path, port)
+def run_api_until(tmp_path, login, pub, n, timeout=40):
+    app = api(tmp_path, login)
     with api_client(app):
         assert app.state.services.mqtt.connected.wait(10)
         assert wait_until(lambda: stored(app) == n, timeout), stored(app)
@@ -62,11 +62,11 @@ def run_api_until(tmp_path, port, pub, n, timeout=40):
 
 @pytest.mark.parametrize("fault", ["restart", "kill -9"])
 def test_a_broker_that_forgets_while_the_api_is_down_loses_nothing(tmp_path, broker, fault):
-    app = api(tmp_path, broker.port)
+    app = api(tmp_path, broker.login_as("siteguard-api"))
     with api_client(app):  # the API's persistent shared-subscription session exists
         assert app.state.services.mqtt.connected.wait(10)
         time.sleep(0.3)
-    pub = edge(tmp_path, broker.port)
+    pub = edge(tmp_path, broker.login)
     assert pub.connected.wait(10)
     send(pub, 0, 40)
     assert wait_until(lambda: pub.outbox.depth() == 0, 15)  # the broker acknowledged all
@@ -77,31 +77,31 @@ def test_a_broker_that_forgets_while_the_api_is_down_loses_nothing(tmp_path, bro
         broker.kill()
     broker.start()
     assert pub.connected.wait(15)
-    run_api_until(tmp_path, broker.port, pub, 40)
+    run_api_until(tmp_path, broker.login_as("siteguard-api"), pub, 40)
     pub.stop()
 
 
 def test_events_sent_before_any_api_subscribed_arrive(tmp_path, broker):
     """Before: the broker drops events nobody has subscribed to yet (compose had to start
     the edge after the API for that reason)."""
-    pub = edge(tmp_path, broker.port)
+    pub = edge(tmp_path, broker.login)
     assert pub.connected.wait(10)
     send(pub, 0, 20)
     assert wait_until(lambda: pub.outbox.depth() == 0, 15)
-    run_api_until(tmp_path, broker.port, pub, 20)
+    run_api_until(tmp_path, broker.login_as("siteguard-api"), pub, 20)
     pub.stop()
 
 
 def test_an_edge_killed_with_a_backlog_sends_it_after_restart(tmp_path, broker):
     broker.stop()  # the box cannot reach the broker: the backlog builds up on disk
-    pub = edge(tmp_path, broker.port)
+    pub = edge(tmp_path, broker.login)
     send(pub, 0, 25)
     pub.client.loop_stop()  # "kill -9": no stop(), no flush; only the outbox file remains
     pub.outbox.close()
     broker.start()
-    again = edge(tmp_path, broker.port)  # the same outbox file, the same epoch
+    again = edge(tmp_path, broker.login)  # the same outbox file, the same epoch
     assert again.connected.wait(10)
-    run_api_until(tmp_path, broker.port, again, 25)
+    run_api_until(tmp_path, broker.login_as("siteguard-api"), again, 25)
     again.stop()
 
 

@@ -122,7 +122,10 @@ def test_two_replicas_on_a_shared_subscription_handle_each_event_once(tmp_path, 
     db = db_url
     apps = [
         create_app(
-            ApiSettings(database_url=db, mqtt=MqttIngestSettings(port=broker.port)), replica=str(i)
+            ApiSettings(
+                database_url=db, mqtt=MqttIngestSettings(**broker.login_as("siteguard-api"))
+            ),
+            replica=str(i),
         )
         for i in range(2)
     ]
@@ -131,6 +134,7 @@ def test_two_replicas_on_a_shared_subscription_handle_each_event_once(tmp_path, 
             assert app.state.services.mqtt.connected.wait(10)
         time.sleep(0.5)  # subscriptions in place
         pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-edge", protocol=mqtt.MQTTv5)
+        pub.username_pw_set(broker.username, broker.password)
         pub.connect("127.0.0.1", broker.port)
         pub.loop_start()
         for i in range(40):
@@ -154,11 +158,14 @@ def test_two_replicas_on_a_shared_subscription_handle_each_event_once(tmp_path, 
 
 def test_events_published_while_the_api_is_down_arrive_when_it_is_back(tmp_path, broker, db_url):
     db = db_url
-    settings = ApiSettings(database_url=db, mqtt=MqttIngestSettings(port=broker.port))
+    settings = ApiSettings(
+        database_url=db, mqtt=MqttIngestSettings(**broker.login_as("siteguard-api"))
+    )
     with TestClient(create_app(settings)) as c:  # first run: creates the persistent session
         assert c.app.state.services.mqtt.connected.wait(10)
         time.sleep(0.3)
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-edge-2", protocol=mqtt.MQTTv5)
+    pub.username_pw_set(broker.username, broker.password)
     pub.connect("127.0.0.1", broker.port)
     pub.loop_start()
     for i in range(5):  # the API is down
@@ -280,14 +287,18 @@ def test_a_batch_that_fails_unexpectedly_is_redone_one_by_one_and_nothing_is_los
     assert "evt_poison" in dead.payload and "a bug this message triggers" in dead.reason
 
 
-def test_a_retired_replica_hands_over_what_waited_for_it_and_gets_no_more(tmp_path, broker, capsys):
+def test_a_retired_replica_hands_over_what_waited_for_it_and_gets_no_more(
+    tmp_path, broker, capsys, monkeypatch
+):
     """Scale-down: a stopped replica's persistent session keeps receiving its share of the
     shared subscription. `siteguard api --replica N --retire` stores that share, leaves
     the group and ends the session: later events all go to the replicas that remain."""
     from siteguard.cli import main
 
     db = f"sqlite:///{tmp_path}/api.db"
-    settings = ApiSettings(database_url=db, mqtt=MqttIngestSettings(port=broker.port))
+    settings = ApiSettings(
+        database_url=db, mqtt=MqttIngestSettings(**broker.login_as("siteguard-api"))
+    )
     stays = create_app(settings, replica="1")
     with api_client(stays):
         with api_client(create_app(settings, replica="2")) as leaving:
@@ -296,6 +307,7 @@ def test_a_retired_replica_hands_over_what_waited_for_it_and_gets_no_more(tmp_pa
             time.sleep(0.5)  # both in the group
         counts = stays.state.services.ingestor.counts
         pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="t-edge-r", protocol=mqtt.MQTTv5)
+        pub.username_pw_set(broker.username, broker.password)
         pub.connect("127.0.0.1", broker.port)
         pub.loop_start()
 
@@ -310,6 +322,9 @@ def test_a_retired_replica_hands_over_what_waited_for_it_and_gets_no_more(tmp_pa
         time.sleep(2)
         kept_for_2 = 20 - counts["new"]
         assert kept_for_2 > 0  # the stopped replica's share waits at the broker
+        api_login = broker.login_as("siteguard-api")  # as a deployment gives it: the env
+        monkeypatch.setenv("SITEGUARD_MQTT_USERNAME", api_login["username"])
+        monkeypatch.setenv("SITEGUARD_MQTT_PASSWORD", api_login["password"])
         code = main(
             ["api", "--db", db, "--mqtt-port", str(broker.port), "--replica", "2", "--retire"]
         )

@@ -61,6 +61,20 @@ def test_anonymous_and_wrong_passwords_are_refused(locked):
         assert refused, user
 
 
+def test_the_suites_broker_fixture_is_locked_too(broker):
+    """Every test's `broker` runs locked, as the product ships: anonymous clients and a
+    wrong password are refused; its test login, the edge's and the API's get in."""
+    for user, password in ((None, None), (broker.username, "guess")):
+        c, refused = client(broker.port, user, password)
+        c.loop_stop()
+        assert refused, user
+    for login in (broker.login, broker.login_as("edge-site-1"), broker.login_as("siteguard-api")):
+        c, refused = client(login["port"], login["username"], login["password"])
+        c.loop_stop()
+        c.disconnect()
+        assert not refused, login["username"]
+
+
 def test_an_edge_publishes_only_its_own_site_and_the_api_reads_with_its_login(locked, tmp_path):
     app = api_on(locked.port, tmp_path)
     with api_client(app) as admin:

@@ -25,7 +25,9 @@ GOLDEN = GOLDEN_START
 CAMERAS, PER_CAMERA = 8, 40
 
 
-def api_process(db_url, broker_port, replica, log):
+def api_process(db_url, login, replica, log):
+    """A `siteguard api` process; its broker login from the environment (no password on
+    the command line), the way compose gives it."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -36,7 +38,7 @@ def api_process(db_url, broker_port, replica, log):
             "--db",
             db_url,
             "--mqtt-port",
-            str(broker_port),
+            str(login["port"]),
             "--port",
             str(port),
             "--replica",
@@ -44,7 +46,12 @@ def api_process(db_url, broker_port, replica, log):
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        env=dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            SITEGUARD_MQTT_USERNAME=login["username"],
+            SITEGUARD_MQTT_PASSWORD=login["password"],
+        ),
     )
     assert wait_port(port, 30), "the API process did not start"
     return proc, port
@@ -80,9 +87,10 @@ def test_two_api_processes_survive_a_kill_and_a_dropped_database(tmp_path, broke
 
     create_schema(make_engine(url))  # first: two processes starting at once would race
     logs = [open(tmp_path / f"api-{i}.log", "wb") for i in range(2)]  # noqa: SIM115
-    procs = [api_process(url, broker.port, i, logs[i]) for i in range(2)]
+    procs = [api_process(url, broker.login_as("siteguard-api"), i, logs[i]) for i in range(2)]
     time.sleep(1.0)  # both subscribed
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="edge-sim", protocol=mqtt.MQTTv5)
+    pub.username_pw_set(broker.username, broker.password)
     pub.connect("127.0.0.1", broker.port)
     pub.loop_start()
     total = CAMERAS * PER_CAMERA
@@ -97,7 +105,7 @@ def test_two_api_processes_survive_a_kill_and_a_dropped_database(tmp_path, broke
                 procs[1][0].send_signal(signal.SIGKILL)
                 procs[1][0].wait(10)
             if i == 14:
-                procs[1] = api_process(url, broker.port, 1, logs[1])
+                procs[1] = api_process(url, broker.login_as("siteguard-api"), 1, logs[1])
             if i == 24:  # every database connection of both replicas is dropped
                 with engine.connect() as c:
                     dropped = c.execute(
