@@ -17,6 +17,7 @@ from siteguard.api.platform.escalation import escalate_overdue
 from siteguard.api.platform.push import Pusher
 from siteguard.api.records.anchors import ANCHOR_FILE, publish_anchor
 from siteguard.api.risk.bands import check_bands
+from siteguard.api.risk.warmer import RiskWarmer
 from siteguard.api.settings import ApiSettings
 from siteguard.api.store.db import create_schema, make_engine, make_sessions
 
@@ -44,6 +45,7 @@ class Services:
         )
 
         self.evidence_refusals = EvidenceRefusals()  # /metrics
+        self.risk_warmer = RiskWarmer(self.sessions, settings) if settings.warm_risk else None
         self._last_risk_check = 0.0
         self._last_anchor = time.monotonic()  # the first anchor an interval after start
 
@@ -62,8 +64,12 @@ class Services:
         if self.mqtt:
             self.mqtt.start()
         self.pusher.start()
+        if self.risk_warmer:
+            self.risk_warmer.start()
 
     def stop(self) -> None:
+        if self.risk_warmer:
+            self.risk_warmer.stop()
         self.pusher.stop()
         if self.mqtt:
             self.mqtt.stop()

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from siteguard.api.notices.measures import DeadlinePolicy
 from siteguard.api.platform.push import PushSettings
@@ -72,6 +81,58 @@ class CameraSettings(BaseModel):
     )
 
 
+class BulletinIssuer(BaseModel):
+    """Who issues one jurisdiction's monthly bulletin (发文机关) and how it is numbered."""
+
+    model_config = ConfigDict(extra="forbid")
+    authority: str = Field(
+        ..., min_length=1, description="The issuing authority, e.g. 合肥市包河区住房和城乡建设局"
+    )
+    number_prefix: str = Field(
+        ...,
+        min_length=1,
+        description="The document number's prefix (文号), e.g. 包建安 -> 包建安〔2026〕11号: "
+        "the issue date's year, then its month as the sequence number",
+    )
+    sequence_offset: int = Field(
+        0,
+        ge=0,
+        description="Added to the issue month's number, for a series that shares its numbers "
+        "with other documents of the authority",
+    )
+
+
+class BulletinSettings(BaseModel):
+    """The regulator's monthly bulletin as a document to file, per jurisdiction."""
+
+    model_config = ConfigDict(extra="forbid")
+    issue_day: int = Field(
+        5,
+        ge=1,
+        le=28,
+        description="A month's bulletin is dated this day of the next month (China time)",
+    )
+    jurisdictions: dict[str, BulletinIssuer] = Field(
+        default_factory=dict,
+        description="Jurisdiction (as projects name it) -> issuing authority and number "
+        "prefix; a jurisdiction not named here gets a bulletin marked 未配置发文机关 and no "
+        "document number. SITEGUARD_BULLETIN_JURISDICTIONS takes the mapping as JSON.",
+    )
+
+    @field_validator("jurisdictions", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:  # from the environment: the mapping as JSON
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON mapping of jurisdiction -> issuer: {exc}") from None
+
+    def issuer_of(self, jurisdiction: str) -> BulletinIssuer | None:
+        return self.jurisdictions.get(jurisdiction)
+
+
 class ApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     database_url: str = Field("sqlite:///siteguard.db", description="SQLAlchemy URL")
@@ -118,6 +179,13 @@ class ApiSettings(BaseModel):
     risk_check_s: float = Field(
         3600.0, gt=0, description="How often premium bands are recomputed (changes are pushed)"
     )
+    warm_risk: bool = Field(
+        True,
+        description="Keep the insurer views' assessments computed in the background (from "
+        "30 s after start, then every quarter hour), so the risk page stays under a second "
+        "for hundreds of projects (api/risk/warmer.py)",
+    )
+    bulletin: BulletinSettings = Field(default_factory=BulletinSettings)
     retention_years: int = Field(
         5,
         ge=5,
@@ -195,4 +263,7 @@ ENV = {
     "SITEGUARD_CAMERAS_HEARTBEAT_INTERVAL_S": "cameras.heartbeat_interval_s",
     "SITEGUARD_PUSH_URL": "push.url",
     "SITEGUARD_PUSH_SECRET": "push.secret",
+    "SITEGUARD_BULLETIN_ISSUE_DAY": "bulletin.issue_day",
+    "SITEGUARD_BULLETIN_JURISDICTIONS": "bulletin.jurisdictions",
+    "SITEGUARD_WARM_RISK": "warm_risk",
 }

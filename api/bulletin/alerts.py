@@ -1,17 +1,43 @@
-"""The regulator's alerts: major hazards and escalations of overdue notices, in scope."""
+"""The regulator's alerts: major hazards and escalations of overdue notices, in scope.
+
+`alerts` is the plain feed (`GET /api/v1/regulator/alerts`). The alerts view
+(`alert_page`, the console page and `GET /api/v1/alerts`) filters by project, hazard type,
+level, escalation and the caller's 已阅 marks, counts each filter's values under the other
+filters, and pages. An alert is named by its kind and its hazard's id (a hazard has at
+most one of each kind). Read marks (`mark_read`) are per reader: another regulator's
+marks change nothing of yours.
+
+Live arrivals (`arrivals`) follow the push outbox: the transaction that makes an alert (a
+hazard becoming major, an escalation) enqueues its push, so the outbox's ids order every
+alert's arrival, including a hazard raised to major later, and every API replica reads the
+same database.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from siteguard.api.access.keys import Principal, scope_filter
+from siteguard.api.errors import Conflict, NotFound
 from siteguard.api.hazards.views import hazard_summary
-from siteguard.api.store.clock import iso
-from siteguard.api.store.tables import EscalationRow, HazardRow, ProjectRow
+from siteguard.api.store.clock import iso, now_naive, utc_naive
+from siteguard.api.store.tables import (
+    AlertReadRow,
+    EscalationRow,
+    HazardRow,
+    NoticeItemRow,
+    NoticeRow,
+    ProjectRow,
+    PushRow,
+    SupervisionRow,
+)
 
 
 def alerts(
@@ -60,3 +86,282 @@ def alerts(
         for e, h, p in escalated
     ]
     return sorted(out, key=lambda a: a["at"], reverse=True)[:limit]
+
+
+# --- the regulator's alerts view: filters, counts, pages, read marks, live arrivals ---
+
+KINDS = ("major_hazard", "escalation")
+# the push each alert enqueues in the transaction that makes it (one per hazard and kind):
+# the outbox's ids are the one increasing sequence of alert arrivals across both kinds
+ALERT_PUSHES = {"alert.major_hazard": "major_hazard", "hazard.escalated": "escalation"}
+PUSH_KEY = re.compile(r"^hazard:(\d+):(major|escalated)$")
+PER_PAGE = 25
+LOOKBACK = 100  # alert pushes looked at again by `arrivals` (late commits)
+FACETS = ("site", "hazard_type", "level", "escalated", "read")
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """The alerts view's filters ("" = any): a project, a hazard type, a level, escalation
+    alerts only ("yes") or major-hazard alerts only ("no"), read or unread by the caller."""
+
+    site: str = ""
+    hazard_type: str = ""
+    level: str = ""
+    escalated: str = ""
+    read: str = ""
+
+    def query(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v}
+
+
+@dataclass
+class Alert:
+    """One alert as the view filters and counts it (the hazard row comes with a page)."""
+
+    kind: str
+    hazard_id: int
+    at: datetime
+    site_id: str
+    site_name: str
+    jurisdiction: str
+    hazard_type: str
+    level: str
+    read_at: datetime | None = None
+    hazard: HazardRow | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.hazard_id}"
+
+    def facet(self, name: str) -> str:
+        if name == "escalated":
+            return "yes" if self.kind == "escalation" else "no"
+        if name == "read":
+            return "read" if self.read_at is not None else "unread"
+        if name == "site":
+            return self.site_id
+        return str(getattr(self, name))
+
+    def matches(self, f: AlertFilter, skip: str = "") -> bool:
+        return all(
+            not getattr(f, name) or self.facet(name) == getattr(f, name)
+            for name in FACETS
+            if name != skip
+        )
+
+
+@dataclass
+class AlertPage:
+    alerts: list[Alert]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, dict[str, int]]  # facet -> value -> alerts (the other filters applied)
+    cursor: int  # the newest alert push seen: live arrivals come after it
+    reader: str
+    supervised: dict[int, int] = field(default_factory=dict)  # hazard id -> 督办 count
+    notices: dict[int, tuple[int, str]] = field(default_factory=dict)  # hazard -> notice
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """The headline counts under the current filters: unread, major, escalated."""
+        return {
+            "unread": self.counts["read"].get("unread", 0),
+            "major": self.counts["escalated"].get("no", 0),
+            "escalated": self.counts["escalated"].get("yes", 0),
+        }
+
+
+def alert_index(s: Session, who: Principal, hazard_ids: list[int] | None = None) -> list[Alert]:
+    """Every alert the caller may see (optionally only these hazards'), with the caller's
+    read marks, newest first."""
+    cond = scope_filter(who)
+    cols = (
+        HazardRow.id,
+        HazardRow.site_id,
+        ProjectRow.name,
+        ProjectRow.jurisdiction,
+        HazardRow.hazard_type,
+        HazardRow.level,
+    )
+
+    def scoped(q: Any) -> Any:
+        q = q.join(ProjectRow, ProjectRow.site_id == HazardRow.site_id)
+        q = q if cond is None else q.where(cond)
+        return q if hazard_ids is None else q.where(HazardRow.id.in_(hazard_ids))
+
+    majors = s.execute(
+        scoped(select(HazardRow.first_seen, *cols).where(HazardRow.level == "major"))
+    )
+    escalated = s.execute(
+        scoped(
+            select(EscalationRow.at, *cols).join(HazardRow, HazardRow.id == EscalationRow.hazard_id)
+        )
+    )
+    reads_q = select(AlertReadRow.kind, AlertReadRow.hazard_id, AlertReadRow.at).where(
+        AlertReadRow.reader == who.name
+    )
+    if hazard_ids is not None:
+        reads_q = reads_q.where(AlertReadRow.hazard_id.in_(hazard_ids))
+    reads = {(k, h): at for k, h, at in s.execute(reads_q)}
+    out = [
+        Alert(kind, hid, at, site, name, jur, htype, level, reads.get((kind, hid)))
+        for kind, rows in (("major_hazard", majors), ("escalation", escalated))
+        for at, hid, site, name, jur, htype, level in rows
+    ]
+    out.sort(key=lambda a: (a.at, a.kind == "escalation", a.hazard_id), reverse=True)
+    return out
+
+
+def facet_counts(index: list[Alert], f: AlertFilter) -> dict[str, dict[str, int]]:
+    """Per filter and value: how many alerts match it and every other filter."""
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    for a in index:
+        for name in FACETS:
+            if a.matches(f, skip=name):
+                value = a.facet(name)
+                counts[name][value] = counts[name].get(value, 0) + 1
+                counts[name][""] = counts[name].get("", 0) + 1
+    return counts
+
+
+def alert_cursor(s: Session) -> int:
+    """The newest alert push: what a page opened now has seen."""
+    return int(
+        s.scalar(select(func.max(PushRow.id)).where(PushRow.type.in_(list(ALERT_PUSHES)))) or 0
+    )
+
+
+def alert_page(
+    s: Session, who: Principal, f: AlertFilter, page: int = 1, per_page: int = PER_PAGE
+) -> AlertPage:
+    """One page of the caller's alerts under the filters, with the counts."""
+    who.require("regulator")
+    cursor = alert_cursor(s)  # first: an alert arriving meanwhile comes live, not lost
+    index = alert_index(s, who)
+    chosen = [a for a in index if a.matches(f)]
+    pages = max(1, -(-len(chosen) // per_page))
+    page = min(max(page, 1), pages)
+    shown = chosen[(page - 1) * per_page : page * per_page]
+    result = AlertPage(shown, len(chosen), page, pages, facet_counts(index, f), cursor, who.name)
+    _load_rows(s, result)
+    return result
+
+
+def _load_rows(s: Session, p: AlertPage) -> None:
+    ids = sorted({a.hazard_id for a in p.alerts})
+    if not ids:
+        return
+    rows = {h.id: h for h in s.scalars(select(HazardRow).where(HazardRow.id.in_(ids)))}
+    for a in p.alerts:
+        a.hazard = rows.get(a.hazard_id)
+    p.supervised = dict(
+        s.execute(
+            select(SupervisionRow.hazard_id, func.count())
+            .where(SupervisionRow.hazard_id.in_(ids))
+            .group_by(SupervisionRow.hazard_id)
+        ).all()
+    )
+    p.notices = {
+        hid: (nid, number)
+        for hid, nid, number in s.execute(
+            select(NoticeItemRow.hazard_id, NoticeRow.id, NoticeRow.number)
+            .join(NoticeRow, NoticeRow.id == NoticeItemRow.notice_id)
+            .where(NoticeItemRow.hazard_id.in_(ids))
+        )
+    }
+
+
+def arrivals(
+    s: Session, who: Principal, f: AlertFilter, after: int, known: set[str]
+) -> tuple[AlertPage, int]:
+    """Alerts that arrived after the push ``after`` (and whose keys are not in ``known``)
+    under the filters, newest first, and the new cursor. Pushes a few ids back are looked
+    at again: on PostgreSQL a transaction may commit after one with a higher id did."""
+    rows = s.execute(
+        select(PushRow.id, PushRow.idempotency_key)
+        .where(PushRow.type.in_(list(ALERT_PUSHES)), PushRow.id > max(after - LOOKBACK, 0))
+        .order_by(PushRow.id)
+    ).all()
+    cursor = max([after] + [r.id for r in rows])
+    wanted: set[tuple[str, int]] = set()
+    for _id, key in rows:
+        m = PUSH_KEY.match(key)
+        if m:
+            kind = "major_hazard" if m.group(2) == "major" else "escalation"
+            if f"{kind}-{m.group(1)}" not in known:
+                wanted.add((kind, int(m.group(1))))
+    found = [
+        a
+        for a in alert_index(s, who, sorted({h for _k, h in wanted}))
+        if (a.kind, a.hazard_id) in wanted and a.matches(f)
+    ]
+    result = AlertPage(found, len(found), 1, 1, {}, cursor, who.name)
+    _load_rows(s, result)
+    return result, cursor
+
+
+def known_before(s: Session, after: int) -> set[str]:
+    """The alert keys among the pushes just before ``after`` (a page opened at ``after``
+    shows them already): what `arrivals` must not send again."""
+    keys = s.scalars(
+        select(PushRow.idempotency_key).where(
+            PushRow.type.in_(list(ALERT_PUSHES)),
+            PushRow.id > max(after - LOOKBACK, 0),
+            PushRow.id <= after,
+        )
+    )
+    out = set()
+    for key in keys:
+        m = PUSH_KEY.match(key)
+        if m:
+            out.add(f"{'major_hazard' if m.group(2) == 'major' else 'escalation'}-{m.group(1)}")
+    return out
+
+
+def alert_json(a: Alert, p: AlertPage) -> dict[str, Any]:
+    """An alert as the JSON API answers it."""
+    assert a.hazard is not None
+    notice = p.notices.get(a.hazard_id)
+    return {
+        "type": a.kind,
+        "key": a.key,
+        "at": iso(a.at),
+        "site_name": a.site_name,
+        "jurisdiction": a.jurisdiction,
+        "hazard": hazard_summary(a.hazard),
+        "evidence_url": f"/api/v1/hazards/{a.hazard_id}/evidence.jpg"
+        if a.hazard.evidence_uri
+        else None,
+        "read": None if a.read_at is None else {"by": p.reader, "at": iso(a.read_at)},
+        "supervisions": p.supervised.get(a.hazard_id, 0),
+        "notice": None if notice is None else {"id": notice[0], "number": notice[1]},
+    }
+
+
+def mark_read(
+    s: Session, who: Principal, alerts: list[tuple[str, int]], now: datetime | None = None
+) -> int:
+    """已阅: mark these alerts (kind, hazard id) read by the caller; how many were newly
+    marked. Each must be an alert the caller may see (else NotFound, nothing marked)."""
+    who.require("regulator")
+    wanted = set(alerts)
+    for kind, _hid in wanted:
+        if kind not in KINDS:
+            raise NotFound(f"unknown alert kind {kind!r} (kinds: {', '.join(KINDS)})")
+    have = {(a.kind, a.hazard_id): a for a in alert_index(s, who, sorted({h for _k, h in wanted}))}
+    for kind, hid in sorted(wanted):
+        if (kind, hid) not in have:
+            raise NotFound(f"no {kind} alert of hazard {hid}")
+    at = utc_naive(now) if now else now_naive()
+    fresh = [have[k] for k in sorted(wanted) if have[k].read_at is None]
+    for a in fresh:
+        s.add(
+            AlertReadRow(kind=a.kind, hazard_id=a.hazard_id, reader=who.name, role=who.role, at=at)
+        )
+    try:
+        s.flush()
+    except IntegrityError:  # a parallel mark of the same alert by the same reader
+        raise Conflict("already marked read (reload the page)") from None
+    return len(fresh)

@@ -42,9 +42,35 @@ class BulletinProjectOut(BaseModel):
     reasons_zh: list[str]
 
 
+class BulletinDocumentOut(BaseModel):
+    number: str | None  # 文号, e.g. 包建安〔2026〕11号; None: the jurisdiction is not configured
+    authority: str | None  # 发文机关; None: not configured
+    issue_date: str  # ISO date (China calendar)
+    configured: bool
+
+
+class BulletinChangeOut(BaseModel):
+    """One key figure against the previous month (环比)."""
+
+    key: str
+    unit: str  # count | hours | rate
+    value: float | None
+    previous: float | None
+    delta: float | None  # rates: as a fraction (0.031 = 3.1 percentage points)
+    percent: float | None  # counts only, of last month's figure; None when it was 0
+    direction: str | None  # up | down | flat
+    assessment: str  # better | worse | neutral
+
+
+class BulletinTrendOut(BaseModel):
+    months: list[str]  # oldest first, ending with the bulletin's month
+    series: dict[str, list[float | None]]
+
+
 class BulletinOut(BaseModel):
     jurisdiction: str
     month: str
+    document: BulletinDocumentOut
     period: BulletinPeriodOut
     projects_registered: int
     projects_watched: int
@@ -53,6 +79,8 @@ class BulletinOut(BaseModel):
     hazards_by_type: dict[str, int]
     hazards_by_type_zh: dict[str, int]
     hazards_by_level: dict[str, int]
+    hazards_by_type_level: dict[str, dict[str, int]]
+    major_hazards: int
     dismissed_false_alarms: int
     notices_issued: int
     notice_items: int
@@ -63,3 +91,6 @@ class BulletinOut(BaseModel):
     escalations: int
     top_risk: list[BulletinProjectOut]
     projects: list[BulletinProjectOut]
+    previous_month: str
+    changes: list[BulletinChangeOut]
+    trend: BulletinTrendOut

@@ -26,7 +26,12 @@ def hazard_page(request: Request, sessions: Sessions, hazard_id: RecordId) -> HT
     with sessions() as s:
         h = load_hazard(s, who, hazard_id)
         notice = notice_of_hazard(s, h.id)
-        latest = json.loads(h.events[-1].payload) if h.events else {}
+        # the latest message that carried boxes (an end message has none)
+        boxes: list[dict[str, object]] = []
+        for e in reversed(h.events):
+            boxes = json.loads(e.payload).get("boxes") or []
+            if boxes:
+                break
         events = [
             dict(
                 event_id=e.event_id,
@@ -48,12 +53,13 @@ def hazard_page(request: Request, sessions: Sessions, hazard_id: RecordId) -> HT
         name=hazard_name(request, h.hazard_type),
         first_local=china_text(h.first_seen),
         last_local=china_text(h.last_seen),
-        boxes=latest.get("boxes", []),
+        boxes=boxes,
         events=events,
         clip=clip,
         notice=notice,
         can_dismiss=who.role in ("admin", "inspector")
         and h.status not in (HazardStatus.CLOSED, HazardStatus.DISMISSED),
+        can_issue=who.role in ("admin", "inspector") and h.status == HazardStatus.OPEN,
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from siteguard.api.access.keys import Principal, visible_projects
+from siteguard.api.bulletin.supervision import notice_banner
 from siteguard.api.console.deps import act, back, form_login, lang_of, login, render
 from siteguard.api.console.text import translator
 from siteguard.api.deps import RecordId, Sessions, Settings
@@ -103,6 +104,7 @@ def notice_page(request: Request, sessions: Sessions, notice_id: RecordId) -> HT
         view = notice_view(n)
         statuses = {i.hazard_id: i.hazard.status for i in n.items}
         history = [_history_row(r) for r in notice_history(s, notice_id)]
+        supervisions = notice_banner(s, n)  # 督办 of its hazards (api/bulletin/supervision)
     return render(
         request,
         "notice.html",
@@ -112,6 +114,7 @@ def notice_page(request: Request, sessions: Sessions, notice_id: RecordId) -> HT
         statuses=statuses,
         history=history,
         actions=allowed_actions(who, view["status"]),
+        supervisions=supervisions,
     )
 
 

@@ -4,7 +4,8 @@ Log in with an API key: the console keeps a random session token in an HttpOnly 
 (only its sha256 is stored) that stands for the key, so every page sees exactly what the
 key may see. Every form that changes something carries the session's CSRF token. Chinese
 by default, English with ?lang=en (remembered in a cookie). Works on a phone-sized screen.
-Pages by family: login, sites (and zones), hazards, notices, oversight (regulator, insurer).
+Pages by family: login, sites (and zones), hazards, notices, regulator (alerts), bulletin,
+insurer (risk).
 """
 
 from __future__ import annotations
@@ -12,13 +13,26 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from siteguard.api.console import (
+    bulletin_routes,
     hazard_routes,
+    inbox_routes,
+    insurer_routes,
     login_routes,
     notice_routes,
-    oversight_routes,
+    regulator_routes,
     site_routes,
 )
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-for family in (login_routes, site_routes, hazard_routes, notice_routes, oversight_routes):
+FAMILIES = (
+    login_routes,
+    site_routes,
+    hazard_routes,
+    inbox_routes,
+    notice_routes,
+    regulator_routes,
+    bulletin_routes,
+    insurer_routes,
+)
+for family in FAMILIES:
     router.include_router(family.router)

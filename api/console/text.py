@@ -121,3 +121,95 @@ def translator(lang: str) -> Callable[[str], str]:
         return pair[i] if pair else key
 
     return t
+
+
+# the regulator's alerts view: filters, counts, 已阅 marks, 督办, live arrivals
+TEXT.update(
+    {
+        "hazard_type": ("隐患类型", "Hazard type"),
+        "alert_kind": ("类别", "Kind"),
+        "esc_yes": ("逾期升级", "Escalations"),
+        "esc_no": ("重大隐患", "Major hazards"),
+        "read_state": ("阅读状态", "Read state"),
+        "unread": ("未读", "Unread"),
+        "read": ("已阅", "Read"),
+        "mark_read": ("标记已阅", "Mark read"),
+        "mark_page_read": ("本页全部标为已阅", "Mark this page read"),
+        "marked_read": ("已标记为已阅。", "Marked read."),
+        "read_by": ("已阅", "Read by"),
+        "supervise": ("督办", "Supervise"),
+        "supervised": ("已督办", "Supervised"),
+        "requirement": ("督办要求", "What is required"),
+        "supervise_deadline": ("办结期限（可选）", "Deadline (optional)"),
+        "do_supervise": ("发出督办", "Issue supervision"),
+        "supervision_done": ("已督办。", "Supervision issued."),
+        "supervision_banner": ("监管部门督办", "Supervised by the regulator"),
+        "supervision_by": ("督办单位", "By"),
+        "supervision_at": ("督办时间", "When"),
+        "supervision_deadline": ("办结期限", "Deadline"),
+        "no_deadline": ("未设期限", "no deadline"),
+        "new_alerts": ("新告警 {n} 条", "{n} new alerts"),
+        "new_alerts_top": ("查看最新", "show the newest"),
+        "page_of": (
+            "第 {page}/{pages} 页，共 {total} 条",
+            "Page {page} of {pages}, {total} alerts",
+        ),
+        "prev_page": ("上一页", "Previous"),
+        "next_page": ("下一页", "Next"),
+        "thumbnail": ("证据", "Evidence"),
+        "notice_no": ("通知单", "Notice"),
+        "live_on": ("实时更新中", "Live"),
+    }
+)
+
+TEXT.update(  # the inspector's inbox (api/console/inbox_routes.py)
+    {
+        "inbox": ("待处理", "To handle"),
+        "inbox_counts": (
+            "{total} 条隐患待处理（重大 {major} 条），涉及 {sites} 个项目；"
+            "重大隐患在前，最早的在前。",
+            "{total} hazards to handle ({major} major) on {sites} projects; "
+            "major and oldest first.",
+        ),
+        "inbox_empty": ("没有待处理的隐患。", "Nothing to handle."),
+        "select_all": ("全选", "Select all"),
+        "choose": ("选择隐患", "Choose hazard"),
+        "issue_chosen": ("合并下发整改通知", "Issue notices for the chosen"),
+        "issue_chosen_help": (
+            "所选隐患按项目各生成一份整改通知。",
+            "One notice per project for the hazards chosen.",
+        ),
+        "issue_one": ("下发整改通知", "Issue a notice"),
+        "waiting": ("已等待", "waiting"),
+        "issued_notices": ("已下发整改通知", "Notices issued"),
+        "issue_one_help": (
+            "确认此隐患并向施工单位下发整改通知（含整改措施与期限）。",
+            "Confirm this hazard and issue the contractor a notice (measure and deadline).",
+        ),
+    }
+)
+
+TEXT.update(  # the hazard page's tables
+    {
+        "det_label": ("类别", "Class"),
+        "det_score": ("置信度", "Score"),
+        "det_box": ("框（x1, y1, x2, y2）", "Box (x1, y1, x2, y2)"),
+        "det_track": ("跟踪号", "Track"),
+        "cls_person": ("人员", "person"),
+        "cls_head": ("未戴安全帽的头部", "bare head"),
+        "cls_hardhat": ("安全帽", "hard hat"),
+        "cls_vest": ("反光背心", "vest"),
+        "events_summary": (
+            "共 {n} 条事件消息：首条 {first}，末条 {last}，其中更新 {updates} 条。",
+            "{n} event messages: first {first}, last {last}, {updates} updates.",
+        ),
+        "events_all": ("展开全部事件消息", "Show every event message"),
+        "ev_id": ("事件编号", "Event"),
+        "ev_seq": ("序号", "Seq"),
+        "ev_state": ("状态", "State"),
+        "ev_time": ("时间（北京时间）", "Time (China)"),
+        "evst_start": ("开始", "start"),
+        "evst_update": ("更新", "update"),
+        "evst_end": ("结束", "end"),
+    }
+)

@@ -11,13 +11,14 @@ a hash of the whole (`number_site`), which no site id can equal."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siteguard.api.access.keys import Principal, check_site
-from siteguard.api.errors import Conflict, NotFound
+from siteguard.api.errors import Conflict, Invalid, NotFound
 from siteguard.api.notices.measures import MEASURES, DeadlinePolicy
 from siteguard.api.notices.views import notice_view
 from siteguard.api.notices.workflow import lock_row
@@ -52,19 +53,22 @@ def next_number(s: Session, site_id: str, now: datetime) -> str:
     return f"{prefix}{last + 1:03d}"
 
 
-def unnoticed_hazards(s: Session, site_id: str) -> list[HazardRow]:
+def unnoticed_hazards(
+    s: Session, site_id: str, only: Collection[int] | None = None
+) -> list[HazardRow]:
+    """The project's open hazards on no notice yet (``only``: of these ids)."""
     noticed = select(NoticeItemRow.hazard_id)
+    q = select(HazardRow).where(
+        HazardRow.site_id == site_id,
+        HazardRow.status == HazardStatus.OPEN,
+        HazardRow.id.not_in(noticed),
+    )
+    if only is not None:
+        q = q.where(HazardRow.id.in_(list(only)))
     return list(
         s.scalars(
-            select(HazardRow)
-            .where(
-                HazardRow.site_id == site_id,
-                HazardRow.status == HazardStatus.OPEN,
-                HazardRow.id.not_in(noticed),
-            )
-            .order_by(HazardRow.first_seen)
-            .execution_options(populate_existing=True)  # as stored now
-        )
+            q.order_by(HazardRow.first_seen).execution_options(populate_existing=True)
+        )  # as stored now
     )
 
 
@@ -74,13 +78,15 @@ def issue_notice(
     policy: DeadlinePolicy,
     issuer: str,
     now: datetime | None = None,
+    only: Collection[int] | None = None,
 ) -> NoticeRow | None:
-    """One notice for every open hazard of the project not yet on a notice; None if none.
-    Takes the project's lock for the rest of the transaction (parallel issues take turns)."""
-    if not unnoticed_hazards(s, project.site_id):
+    """One notice for every open hazard of the project not yet on a notice (``only``: of
+    these hazard ids); None if none. Takes the project's lock for the rest of the
+    transaction (parallel issues take turns)."""
+    if not unnoticed_hazards(s, project.site_id, only):
         return None  # nothing to issue: no lock taken
     project = lock_row(s, ProjectRow, project.id)
-    hazards = unnoticed_hazards(s, project.site_id)  # as it is now that it is our turn
+    hazards = unnoticed_hazards(s, project.site_id, only)  # as it is now that it is our turn
     if not hazards:
         return None
     now = now or datetime.now(UTC)
@@ -110,16 +116,26 @@ def issue_notice(
     return notice
 
 
-def issue_for_site(s: Session, who: Principal, site_id: str, policy: DeadlinePolicy) -> NoticeRow:
-    """An inspector issues one notice for the project's open hazards not yet on a notice:
-    recorded in the audit chain and queued for the supervision platform."""
+def issue_for_site(
+    s: Session,
+    who: Principal,
+    site_id: str,
+    policy: DeadlinePolicy,
+    only: Collection[int] | None = None,
+) -> NoticeRow:
+    """An inspector issues one notice for the project's open hazards not yet on a notice
+    (``only``: of these hazard ids): recorded in the audit chain and queued for the
+    supervision platform."""
     who.require("inspector")
     p = check_site(s, who, site_id)
     if p is None:
         raise NotFound(f"no project with site_id {site_id!r}")
-    notice = issue_notice(s, p, policy, who.name)
+    notice = issue_notice(s, p, policy, who.name, only=only)
     if notice is None:
-        raise Conflict("no open hazard without a notice")
+        raise Conflict(
+            "no open hazard without a notice"
+            + ("" if only is None else " among the hazards chosen (issued or dismissed since?)")
+        )
     audit.append(
         s,
         who.name,
@@ -132,3 +148,30 @@ def issue_for_site(s: Session, who: Principal, site_id: str, policy: DeadlinePol
         s, "notice.issued", f"notice:{notice.number}:issued", notice_view(notice), who.name
     )
     return notice
+
+
+def issue_for_hazards(
+    s: Session, who: Principal, hazard_ids: Collection[int], policy: DeadlinePolicy
+) -> list[NoticeRow]:
+    """合并下发: the chosen hazards become one notice per project (a notice belongs to one
+    project and its responsible contractor). Hazards the caller cannot see are NotFound,
+    as if they did not exist; one already on a notice or closed is a Conflict."""
+    who.require("inspector")
+    ids = sorted(set(hazard_ids))
+    if not ids:
+        raise Invalid("choose at least one hazard")
+    rows = {h.id: h for h in s.scalars(select(HazardRow).where(HazardRow.id.in_(ids)))}
+    by_site: dict[str, list[int]] = {}
+    for hazard_id in ids:
+        h = rows.get(hazard_id)
+        if h is None or check_site(s, who, h.site_id) is None:
+            raise NotFound(f"no hazard {hazard_id}")
+        by_site.setdefault(h.site_id, []).append(hazard_id)
+    notices = []
+    for site_id, chosen in sorted(by_site.items()):
+        notice = issue_for_site(s, who, site_id, policy, only=chosen)
+        missing = set(chosen) - {i.hazard_id for i in notice.items}
+        if missing:
+            raise Conflict(f"hazards {sorted(missing)} are no longer open or are on a notice")
+        notices.append(notice)
+    return notices

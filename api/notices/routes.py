@@ -13,7 +13,7 @@ from siteguard.api.documents.html import templates
 from siteguard.api.errors import Invalid
 from siteguard.api.hazards.evidence import EdgeBox, cached_evidence
 from siteguard.api.notices import workflow
-from siteguard.api.notices.issue import issue_for_site
+from siteguard.api.notices.issue import issue_for_hazards, issue_for_site
 from siteguard.api.notices.pdf import notice_pdf
 from siteguard.api.notices.proof import read_photos, store_photos
 from siteguard.api.notices.queries import history_json, load_notice, notice_history, visible_notices
@@ -25,6 +25,7 @@ from siteguard.api.notices.views import (
     notice_view,
 )
 from siteguard.api.statuses import NoticeStatus
+from siteguard.contract.events import INT32_MAX
 
 router = APIRouter(tags=["notices"])
 
@@ -39,6 +40,26 @@ def post_notice(site_id: str, db: Db, who: Caller, settings: Settings) -> dict[s
     notice = issue_for_site(db, who, site_id, settings.deadlines)
     db.commit()
     return notice_view(load_notice(db, notice.id))
+
+
+class IssueChosen(BaseModel):
+    hazard_ids: list[Annotated[int, Field(ge=1, le=INT32_MAX)]] = Field(
+        min_length=1, max_length=500, description="Open hazards"
+    )
+
+
+@router.post(
+    "/api/v1/notices",
+    status_code=201,
+    summary="Issue notices for chosen hazards (合并下发): one notice per project",
+    response_model=list[NoticeOut],
+)
+def post_notices_for_hazards(
+    body: IssueChosen, db: Db, who: Caller, settings: Settings
+) -> list[dict[str, Any]]:
+    notices = issue_for_hazards(db, who, body.hazard_ids, settings.deadlines)
+    db.commit()
+    return [notice_view(load_notice(db, n.id)) for n in notices]
 
 
 @router.get(

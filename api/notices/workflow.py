@@ -193,3 +193,27 @@ def _record(
         {"from": notice.status, "to": target, "comment": comment, "attachments": attachments},
     )
     notice.status = target
+
+
+SUPERVISE = "supervise"  # 督办: a history entry that changes no state
+
+
+def record_supervision(
+    s: Session, notice: NoticeRow, who: Principal, comment: str, at: datetime | None = None
+) -> NoticeHistoryRow:
+    """A regulator's 督办 in the notice's history: who, when, what is required (the notice's
+    state stays as it is; `bulletin.supervision` writes the audit record and the push)."""
+    row = NoticeHistoryRow(
+        notice_id=notice.id,
+        at=utc_naive(at or datetime.now(UTC)),
+        actor=who.name,
+        role=who.role,
+        action=SUPERVISE,
+        from_status=notice.status,
+        to_status=notice.status,
+        comment=comment,
+        attachments="[]",
+    )
+    s.add(row)
+    s.flush()
+    return row

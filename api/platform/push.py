@@ -3,7 +3,8 @@
 Envelope (contract 1.0, see docs/platform-contract.md)::
 
     {"contract_version": "1.1", "type": "alert.major_hazard" | "notice.issued" |
-     "hazard.escalated" | "hazard.closed", "idempotency_key": "...", "occurred_at": ISO,
+     "hazard.escalated" | "hazard.closed" | "supervision", "idempotency_key": "...",
+     "occurred_at": ISO,
      "recipients": [...], "data": {...}}
 
 Headers: ``X-SiteGuard-Signature: sha256=<HMAC-SHA256(secret, timestamp + "." + body)>``,
@@ -52,6 +53,8 @@ RECIPIENTS = {
     "hazard.closed": ["insurer", "housing_construction"],
     "risk.band_changed": ["insurer"],
     "audit.anchor": ["housing_construction", "insurer"],
+    # 督办: a regulator formally supervises a hazard / its notice (api/bulletin/supervision.py)
+    "supervision": ["contractor", "insurer", "housing_construction"],
 }
 
 

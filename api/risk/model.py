@@ -107,22 +107,52 @@ def components(s: ProjectSignals, cfg: RiskSettings) -> dict[str, float]:
     }
 
 
-REASONS_ZH = {
-    "hazard_rate": "单位监测时长隐患率",
-    "repeats": "同一部位重复出现隐患",
-    "timeliness": "整改不及时",
-    "unrectified_major": "重大隐患逾期未整改",
-    "rejections": "整改复查不通过",
-    "camera_downtime": "摄像头离线时长",
-}
-REASONS = {
-    "hazard_rate": "hazard rate per camera-hour watched",
-    "repeats": "repeat hazards at the same place",
-    "timeliness": "late rectification",
-    "unrectified_major": "overdue unrectified major hazards",
-    "rejections": "rejected rectifications",
-    "camera_downtime": "camera downtime",
-}
+def measured(component: str, s: ProjectSignals, lang: str = "zh") -> str:
+    """What a component measured, in words with its quantity ("3 起重大隐患逾期未整改")."""
+    zh = lang == "zh"
+    hazards = s.general_hazards + s.major_hazards
+    if component == "hazard_rate":
+        rate = (s.general_hazards + 5 * s.major_hazards) / max(s.camera_hours, 1.0) * 100
+        if zh:
+            return f"隐患 {hazards} 起（重大 {s.major_hazards} 起），每百监测小时 {rate:.1f}"
+        return f"{hazards} hazards ({s.major_hazards} major), {rate:.1f} per 100 camera-hours"
+    if component == "repeats":
+        n = s.repeat_hazards
+        return f"{n} 起同一部位重复隐患" if zh else f"{n} repeat hazards at the same place"
+    if component == "timeliness":
+        if not s.notices:
+            return "本期无整改通知（按中性计）" if zh else "no notices this period (neutral)"
+        if zh:
+            return f"按期整改 {s.closed_on_time}/{s.notices} 份通知"
+        return f"{s.closed_on_time} of {s.notices} notices rectified on time (late rectification)"
+    if component == "unrectified_major":
+        n = s.unrectified_major
+        return f"{n} 起重大隐患逾期未整改" if zh else f"{n} overdue unrectified major hazards"
+    if component == "rejections":
+        n = s.rejected_rectifications
+        return f"{n} 次整改复查不通过" if zh else f"{n} rejected rectifications"
+    if component == "camera_downtime":
+        up = s.camera_hours / s.scheduled_camera_hours if s.scheduled_camera_hours > 0 else 0.0
+        pct = min(max(up, 0.0), 1.0) * 100
+        if zh:
+            return (
+                f"摄像头在线率 {pct:.0f} %（监测 {s.camera_hours:.0f} / 计划 "
+                f"{s.scheduled_camera_hours:.0f} 小时）"
+            )
+        return (
+            f"cameras online {pct:.0f} % ({s.camera_hours:.0f} of "
+            f"{s.scheduled_camera_hours:.0f} scheduled hours)"
+        )
+    raise KeyError(component)
+
+
+def factor_shares(
+    contributions: dict[str, float], score: float, cfg: RiskSettings
+) -> dict[str, float]:
+    """Each component's share of (factor - 1), in factor units: they sum to factor - 1."""
+    n = cfg.neutral
+    span = (1 - n) if score >= n else n
+    return {k: v * cfg.band / span for k, v in contributions.items()}
 
 
 def assess(s: ProjectSignals, cfg: RiskSettings | None = None) -> RiskAssessment:
@@ -147,14 +177,15 @@ def assess(s: ProjectSignals, cfg: RiskSettings | None = None) -> RiskAssessment
         if score >= cfg.biweekly_at
         else "monthly"
     )
+    shares = factor_shares(contributions, score, cfg)
     top = sorted(contributions.items(), key=lambda kv: -abs(kv[1]))[:3]
     reasons = [
-        f"{'raises' if v > 0 else 'lowers'} risk: {REASONS[k]} ({c[k]:.2f})"
+        f"{'raises' if v > 0 else 'lowers'} risk: {measured(k, s, 'en')} ({shares[k] * 100:+.1f} %)"
         for k, v in top
         if abs(v) > 1e-4
     ]
     reasons_zh = [
-        f"{'推高' if v > 0 else '降低'}风险：{REASONS_ZH[k]}（{c[k]:.2f}）"
+        f"{'推高' if v > 0 else '降低'}风险：{measured(k, s, 'zh')}（{shares[k] * 100:+.1f} %）"
         for k, v in top
         if abs(v) > 1e-4
     ]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from siteguard.api.access.keys import Principal, check_site, visible_projects
 from siteguard.api.errors import Invalid, NotFound
+from siteguard.api.risk.cache import Risk, cache_for, data_versions, snapped
 from siteguard.api.risk.model import RiskSettings
 from siteguard.api.risk.signals import Period, portfolio_risk, project_risk, risk_json
 from siteguard.api.settings import ApiSettings
@@ -22,8 +23,10 @@ INSURER_ROLES = ("insurer", "inspector")
 
 
 def period_of(month: str | None, now: datetime | None = None) -> Period:
+    """A calendar month, or the rolling 30 days up to the last quarter hour (what the
+    console shows, so both read the same finished periods from the cache)."""
     if month is None:
-        return Period.rolling(now or now_naive())
+        return Period.rolling(snapped(now or now_naive()))
     try:
         return Period.month(month)
     except ValueError as exc:
@@ -35,30 +38,66 @@ def trend(current: float, previous: float) -> str:
     return "rising" if delta > 0.005 else "falling" if delta < -0.005 else "steady"
 
 
-def portfolio(
-    s: Session, who: Principal, period: Period, settings: ApiSettings
-) -> list[dict[str, Any]]:
-    """Every visible project's risk this period, with its trend against the previous one,
-    riskiest first (all projects' records are loaded together: a few queries per period)."""
-    projects = visible_projects(s, who)
+def risk_over(
+    s: Session,
+    projects: list[ProjectRow],
+    periods: list[Period],
+    settings: ApiSettings,
+    now: datetime | None = None,
+) -> list[dict[int, Risk]]:
+    """Every project's assessment for each period: finished periods from the cache (valid
+    while the project's data version holds), a period not over yet computed afresh."""
+    now = now or now_naive()
 
     def cfg_of(p: ProjectRow) -> RiskSettings:
         return settings.risk_for(p.risk_product)
 
-    now = portfolio_risk(s, projects, period, cfg_of)
-    before = portfolio_risk(s, projects, period.previous(), cfg_of)
+    finished = [p.end for p in periods if p.end <= now]
+    versions = data_versions(s, projects, max(finished)) if finished and projects else {}
+    cache = cache_for(s)
+    return [
+        cache.risk(s, projects, p, cfg_of, versions)
+        if p.end <= now and projects
+        else portfolio_risk(s, projects, p, cfg_of)
+        for p in periods
+    ]
+
+
+def portfolio_rows(
+    projects: list[ProjectRow],
+    period: Period,
+    current: dict[int, Risk],
+    before: dict[int, Risk],
+    settings: ApiSettings,
+) -> list[dict[str, Any]]:
     rows = []
     for p in projects:
-        a, d = now[p.id]
+        a, d = current[p.id]
         prev = before[p.id][0].factor
         rows.append(
             dict(
-                risk_json(p, period, a, d, cfg_of(p)),
+                risk_json(p, period, a, d, settings.risk_for(p.risk_product)),
                 previous_factor=prev,
                 trend=trend(a.factor, prev),
             )
         )
-    return sorted(rows, key=lambda r: -r["factor"])
+    return rows
+
+
+def portfolio(
+    s: Session,
+    who: Principal,
+    period: Period,
+    settings: ApiSettings,
+    now: datetime | None = None,
+    projects: list[ProjectRow] | None = None,
+) -> list[dict[str, Any]]:
+    """Every visible project's risk this period, with its trend against the previous one,
+    riskiest first (all projects' records are loaded together, finished periods cached)."""
+    projects = visible_projects(s, who) if projects is None else projects
+    current, before = risk_over(s, projects, [period, period.previous()], settings, now)
+    rows = portfolio_rows(projects, period, current, before, settings)
+    return sorted(rows, key=lambda r: (-r["factor"], r["site_id"]))
 
 
 CSV_COLUMNS = [

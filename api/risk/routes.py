@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from siteguard.api.deps import Caller, Db, Settings, SiteId
+from siteguard.api.risk.explain import period_text
+from siteguard.api.risk.export import portfolio_xlsx
 from siteguard.api.risk.portfolio import (
     INSURER_ROLES,
     insured_project,
@@ -21,6 +23,7 @@ from siteguard.api.risk.portfolio import (
 from siteguard.api.risk.views import PortfolioRowOut, PremiumOut, RiskOut
 from siteguard.api.store.clock import now_naive
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/api/v1/insurer", tags=["risk"])
 MonthParam = Annotated[
     str | None,
@@ -32,18 +35,30 @@ MonthParam = Annotated[
     "/projects",
     summary="Insured projects, riskiest first: score, factor in the band, trend, reasons",
     response_model=list[PortfolioRowOut],
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+    responses={
+        200: {
+            "content": {"text/csv": {}, XLSX: {}},
+            "description": "JSON, CSV with format=csv, an Excel workbook with format=xlsx",
+        }
+    },
 )
 def list_insured(
     db: Db,
     who: Caller,
     settings: Settings,
     month: MonthParam = None,
-    format: Literal["json", "csv"] = "json",
+    format: Literal["json", "csv", "xlsx"] = "json",
     lang: Literal["en", "zh"] = "en",
 ) -> Any:
     who.require(*INSURER_ROLES)
-    rows = portfolio(db, who, period_of(month), settings)
+    period = period_of(month)
+    rows = portfolio(db, who, period, settings)
+    if format == "xlsx":
+        return Response(
+            portfolio_xlsx(rows, period_text(period, lang), lang),
+            media_type=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="siteguard-risk.xlsx"'},
+        )
     if format == "csv":
         return Response(
             portfolio_csv(rows, lang),

@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from siteguard.api.intake.camera_health import camera_hours_by_site, scheduled_hours_by_site
-from siteguard.api.risk.model import ProjectSignals, RiskAssessment, RiskSettings, assess
-from siteguard.api.store.clock import CHINA, china_time, iso
-from siteguard.api.store.tables import (
-    HazardRow,
-    NoticeHistoryRow,
-    NoticeItemRow,
-    NoticeRow,
-    ProjectRow,
+from siteguard.api.risk.model import (
+    ProjectSignals,
+    RiskAssessment,
+    RiskSettings,
+    assess,
+    factor_shares,
 )
+from siteguard.api.risk.records import REPEAT_WINDOW, PeriodRecords, load_records
+from siteguard.api.store.clock import CHINA, china_time, iso
+from siteguard.api.store.tables import ProjectRow
 
-REPEAT_WINDOW = timedelta(days=30)
+__all__ = ["REPEAT_WINDOW", "Period", "PeriodRecords", "load_records"]
 
 
 def _utc(local: datetime) -> datetime:
@@ -80,107 +79,6 @@ class SignalDetail:
     items_on_time: int = 0  # ... rectified by their own deadline
 
 
-def closed_at(s: Session, notice_ids: list[int]) -> dict[int, datetime]:
-    """When each notice was closed (its last transition to closed)."""
-    if not notice_ids:
-        return {}
-    rows = s.execute(
-        select(NoticeHistoryRow.notice_id, NoticeHistoryRow.at).where(
-            NoticeHistoryRow.notice_id.in_(notice_ids), NoticeHistoryRow.to_status == "closed"
-        )
-    ).all()
-    out: dict[int, datetime] = {}
-    for nid, at in rows:
-        out[nid] = max(at, out.get(nid, at))
-    return out
-
-
-@dataclass
-class PeriodRecords:
-    """What one project's signals for a period are computed from."""
-
-    hazards: list[Any] = field(default_factory=list)  # first seen from start - 30 days
-    notices: list[NoticeRow] = field(default_factory=list)  # in play (see load_records)
-    closed: dict[int, datetime] = field(default_factory=dict)  # notice id -> closed at
-    rejected: int = 0  # rectifications rejected within the period
-    camera_hours: float = 0.0
-    scheduled_camera_hours: float = 0.0
-
-
-def load_records(
-    s: Session, projects: list[ProjectRow], period: Period
-) -> dict[int, PeriodRecords]:
-    """project id -> its records for a period, for many projects in a fixed number of
-    queries (a portfolio of hundreds costs what one project costs, times the rows).
-
-    Notices in play are those issued before the period's end and not closed before its
-    start: closed is final, so an earlier closed notice can neither be overdue nor rejected
-    in the period, and the cost stays flat as a project's history grows."""
-    start, end = period.start, period.end
-    out = {p.id: PeriodRecords() for p in projects}
-    if not projects:
-        return out
-    by_site = {p.site_id: out[p.id] for p in projects}
-    sites = list(by_site)
-    # plain rows of the columns the signals read: no ORM objects for thousands of hazards
-    for h in s.execute(
-        select(
-            HazardRow.site_id,
-            HazardRow.camera_id,
-            HazardRow.zone,
-            HazardRow.hazard_type,
-            HazardRow.level,
-            HazardRow.status,
-            HazardRow.first_seen,
-        )
-        .where(
-            HazardRow.site_id.in_(sites),
-            HazardRow.first_seen >= start - REPEAT_WINDOW,
-            HazardRow.first_seen < end,
-        )
-        .order_by(HazardRow.first_seen)
-    ):
-        by_site[h.site_id].hazards.append(h)
-    closed_before = select(NoticeHistoryRow.notice_id).where(
-        NoticeHistoryRow.to_status == "closed", NoticeHistoryRow.at < start
-    )
-    notices = list(
-        s.scalars(
-            select(NoticeRow)
-            .where(
-                NoticeRow.project_id.in_(list(out)),
-                NoticeRow.issued_at < end,
-                NoticeRow.id.not_in(closed_before),
-            )
-            .options(selectinload(NoticeRow.items).selectinload(NoticeItemRow.hazard))
-        )
-    )
-    closed = closed_at(s, [n.id for n in notices])
-    project_of = {n.id: n.project_id for n in notices}
-    for n in notices:
-        rec = out[n.project_id]
-        rec.notices.append(n)
-        if n.id in closed:
-            rec.closed[n.id] = closed[n.id]
-    rejects = s.execute(
-        select(NoticeHistoryRow.notice_id, func.count())
-        .where(
-            NoticeHistoryRow.notice_id.in_(list(project_of) or [0]),
-            NoticeHistoryRow.action == "reject",
-            NoticeHistoryRow.at >= start,
-            NoticeHistoryRow.at < end,
-        )
-        .group_by(NoticeHistoryRow.notice_id)
-    )
-    for nid, n_rejects in rejects:
-        out[project_of[nid]].rejected += n_rejects
-    watched = camera_hours_by_site(s, sites, start, end)
-    scheduled = scheduled_hours_by_site(s, sites, start, end)
-    for site, rec in by_site.items():
-        rec.camera_hours, rec.scheduled_camera_hours = watched[site], scheduled[site]
-    return out
-
-
 def signals_of(rec: PeriodRecords, period: Period) -> SignalDetail:
     start, end = period.start, period.end
     hazards = rec.hazards
@@ -211,7 +109,7 @@ def signals_of(rec: PeriodRecords, period: Period) -> SignalDetail:
             days.append((c - n.issued_at).total_seconds() / 86400)
             on_time += c <= deadline
         for i in n.items:
-            if i.hazard.status != "dismissed":
+            if not i.dismissed:
                 items += 1
                 items_closed += done
                 items_on_time += c is not None and done and c <= i.deadline
@@ -220,7 +118,7 @@ def signals_of(rec: PeriodRecords, period: Period) -> SignalDetail:
         c = closed.get(n.id)
         still_open = c is None or c >= end
         for i in n.items:
-            if i.hazard.status == "dismissed" or not still_open or i.deadline >= end:
+            if i.dismissed or not still_open or i.deadline >= end:
                 continue
             overdue += 1
             unrectified_major += i.level == "major"
@@ -306,9 +204,15 @@ def risk_json(
         "reasons_zh": a.reasons_zh,
         "components": a.components,
         "contributions": a.contributions,
+        "factor_contributions": factor_contributions(a, cfg),
         "signals": sig,
         "median_days_to_close": d.median_days_to_close,
         "overdue_items": d.overdue_items,
         "dismissed_false_alarms": d.dismissed,
         "hazards_by_type": d.hazards_by_type,
     }
+
+
+def factor_contributions(a: RiskAssessment, cfg: RiskSettings) -> dict[str, float]:
+    """Each component's share of (factor - 1), in factor units (they sum to factor - 1)."""
+    return {k: round(v, 6) for k, v in factor_shares(a.contributions, a.score, cfg).items()}

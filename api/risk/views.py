@@ -41,6 +41,7 @@ class RiskOut(BaseModel):
     reasons_zh: list[str]
     components: dict[str, float]
     contributions: dict[str, float]
+    factor_contributions: dict[str, float]
     signals: SignalsOut
     median_days_to_close: float | None
     overdue_items: int

@@ -294,3 +294,37 @@ class DeliveryRow(Base):
     epoch: Mapped[str] = mapped_column(String(64), primary_key=True)
     stored_through: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class AlertReadRow(Base):
+    """A regulator's 已阅 mark on an alert: who read which alert (a major hazard or the
+    escalation of one, both named by the hazard's id), and when. One per reader."""
+
+    __tablename__ = "alert_reads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # major_hazard | escalation
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"))
+    reader: Mapped[str] = mapped_column(String(100))  # the key's name
+    role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime())
+
+    __table_args__ = (
+        UniqueConstraint("kind", "hazard_id", "reader", name="uq_alert_read"),
+        Index("ix_alert_reads_reader", "reader"),
+    )
+
+
+class SupervisionRow(Base):
+    """督办: a regulator formally supervises a hazard (and the notice it is on, if any):
+    who, when, what is required, by when (optional)."""
+
+    __tablename__ = "supervisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazards.id"), index=True)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    jurisdiction: Mapped[str] = mapped_column(String(100), default="")
+    requirement: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
