@@ -119,6 +119,14 @@ def main() -> int:
         default=None,
         help="default: the bundled clip (bare heads: most analysed frames emit an event)",
     )
+    ap.add_argument(
+        "--persist",
+        type=float,
+        default=0.0,
+        help="seconds a violation must persist before a hazard starts (default 0: every "
+        "new track starts a hazard, about one a second per camera on the bundled clip, "
+        "each with a main-stream picture and clip; the product's default is 2)",
+    )
     ap.add_argument("--rtsp", default="", help="comma list of sub, main, h265 (see above)")
     ap.add_argument("--motion", default="off,on", help="motion gating: off, on or off,on")
     ap.add_argument(
@@ -139,7 +147,8 @@ def main() -> int:
     BROKER_LOGIN.update(username=broker.username, password=broker.password)
     print(
         f"clip {clip.name}, {args.seconds:.0f} s per run, target {args.fps} fps per camera,"
-        f" {os.cpu_count()} CPUs, model {args.model or 'default'}"
+        f" {os.cpu_count()} CPUs, model {args.model or 'default'},"
+        f" hazards start after {args.persist:g} s"
     )
     try:
         for mode in modes:
@@ -265,8 +274,8 @@ def measure(
             },
             "http": {"port": 0},
             "lifecycle": {
-                "min_duration_s": 0,
-                "min_frames": 1,
+                "min_duration_s": args.persist,
+                "min_frames": 1 if args.persist == 0 else 2,
                 "min_median_score": 0,
                 "update_interval_s": 0.01,
                 "end_grace_s": 10,
