@@ -26,6 +26,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     m.add_argument("--month", required=True, help="YYYY-MM")
     m.add_argument("--format", choices=["json", "html", "pdf"], default=None)
     m.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the API's settings (api.yaml): the bulletin's issuing authority and 文号 per "
+        "jurisdiction (bulletin.jurisdictions); SITEGUARD_* variables apply on top",
+    )
+    m.add_argument("--lang", choices=["zh", "en"], default="zh", help="HTML and PDF language")
+    m.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -64,18 +72,24 @@ def run_monthly(args: argparse.Namespace) -> int:
         print(f"error: cannot tell the format from {args.out}; use --format", file=sys.stderr)
         return 2
     from siteguard.admin_cmd import _sessions
+    from siteguard.api.settings import SettingsError
 
+    try:
+        settings = ApiSettings.load(args.config)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     with _sessions(args.db)() as s:
-        b = monthly_bulletin(s, args.jurisdiction, args.month, ApiSettings())
+        b = monthly_bulletin(s, args.jurisdiction, args.month, settings)
     if not b["projects_registered"]:
         print(f"warning: no project is registered in {args.jurisdiction!r}", file=sys.stderr)
     data: bytes
     if fmt == "json":
         data = (json.dumps(b, ensure_ascii=False, indent=2) + "\n").encode()
     elif fmt == "html":
-        data = bulletin_html(b).encode()
+        data = bulletin_html(b, lang=args.lang).encode()
     else:
-        data = bulletin_pdf(b)
+        data = bulletin_pdf(b, lang=args.lang)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_bytes(data)

@@ -153,9 +153,8 @@ def _trend(
     chart.lines[0].strokeColor = LEVEL["major"] if major else colors.HexColor("#1d4ed8")
     chart.lines[0].strokeWidth = 1.2
     chart.lineLabelFormat = "values"  # a month without a figure gets no label
-    chart.lineLabelArray = [
-        ["" if v is None else ("%.0f%%" if rate else "%.0f") % v for v in shown]
-    ]
+    # reportlab skips the missing months and numbers the labels of the points it draws
+    chart.lineLabelArray = [[("%.0f%%" if rate else "%.0f") % v for v in shown if v is not None]]
     chart.lineLabels.fontSize = 6
     chart.lineLabels.dy = 3
     d.add(chart)

@@ -333,6 +333,21 @@ def test_report_monthly_from_the_command_line(history, tmp_path, capsys):
         assert (tmp_path / f"b.{suffix}").read_bytes().startswith(magic)
     assert main([*args[:-1], "2026-13"]) == 2
     assert "YYYY-MM" in capsys.readouterr().err
+    # the issuing authority and 文号 come from the API's settings file
+    config = tmp_path / "api.yaml"
+    config.write_text(
+        "bulletin:\n  jurisdictions:\n"
+        f"    {JURISDICTION}: {{authority: 某区住房和城乡建设局, number_prefix: 某建安}}\n",
+        encoding="utf-8",
+    )
+    assert main([*args, "--config", str(config)]) == 0
+    document = json.loads(capsys.readouterr().out)["document"]
+    assert document["authority"] == "某区住房和城乡建设局"
+    assert document["number"].startswith("某建安〔2026〕")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("bulletin: {nonsense: 1}\n")
+    assert main([*args, "--config", str(bad)]) == 2
+    assert "nonsense" in capsys.readouterr().err
 
 
 def test_history_generate_from_the_command_line(tmp_path, capsys):
