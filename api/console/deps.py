@@ -99,4 +99,4 @@ def act(
 
 
 def hazard_name(request: Request, hazard_type: str) -> str:
-    return catalogue_name(hazard_type, "zh") if lang_of(request) == "zh" else hazard_type
+    return catalogue_name(hazard_type, lang_of(request))

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from siteguard.api.console.deps import act, form_login, hazard_name, login, render
+from siteguard.api.console.deps import act, form_login, hazard_name, lang_of, login, render
+from siteguard.api.console.text import translator
 from siteguard.api.deps import RecordId, Sessions
 from siteguard.api.hazards.evidence import clip_uri
 from siteguard.api.hazards.queries import load_hazard
@@ -28,8 +29,11 @@ def hazard_page(request: Request, sessions: Sessions, hazard_id: RecordId) -> HT
         notice = notice_of_hazard(s, h.id)
         # the latest message that carried boxes (an end message has none)
         boxes: list[dict[str, object]] = []
+        score = None
         for e in reversed(h.events):
-            boxes = json.loads(e.payload).get("boxes") or []
+            payload = json.loads(e.payload)
+            boxes = payload.get("boxes") or []
+            score = score if score is not None else payload.get("score")
             if boxes:
                 break
         events = [
@@ -51,6 +55,12 @@ def hazard_page(request: Request, sessions: Sessions, hazard_id: RecordId) -> HT
         csrf,
         h=h,
         name=hazard_name(request, h.hazard_type),
+        # the edge writes its reason in English: a Chinese reader gets the rule and score
+        reason=h.reason
+        if lang_of(request) == "en" or score is None
+        else translator("zh")("reason_zh").format(
+            name=hazard_name(request, h.hazard_type), score=f"{float(score):.2f}"
+        ),
         first_local=china_text(h.first_seen),
         last_local=china_text(h.last_seen),
         boxes=boxes,

@@ -45,7 +45,7 @@ from siteguard.api.deps import RecordId, Sessions, console_login, get_services
 from siteguard.api.documents.html import templates
 from siteguard.api.errors import DomainError, Forbidden, Invalid
 from siteguard.api.store.clock import CHINA, china_text
-from siteguard.contract.hazards import HAZARD_NAMES_ZH, HazardType
+from siteguard.contract.hazards import HazardType, hazard_name
 
 router = APIRouter()
 POLL_S = 2.0
@@ -93,7 +93,8 @@ def row_view(a: Alert, p: AlertPage, names: dict[str, str]) -> dict[str, Any]:
 
 
 def _names(request: Request) -> dict[str, str]:
-    return HAZARD_NAMES_ZH if lang_of(request) == "zh" else {}
+    lang = lang_of(request)
+    return {t.value: hazard_name(t.value, lang) for t in HazardType}
 
 
 @router.get("/alerts", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from siteguard.api.access.keys import check_site
-from siteguard.api.console.deps import act, back, form_login, hazard_name, login, render
+from siteguard.api.console.deps import act, back, form_login, hazard_name, lang_of, login, render
 from siteguard.api.console.timeline import timeline_svg
 from siteguard.api.deps import ServicesDep, Sessions, Settings
 from siteguard.api.hazards.queries import latest_frames, open_hazards
@@ -67,7 +67,7 @@ def site_page(
         project=project or {"name": site_id},
         cameras=cameras,
         hazards=rows,
-        timeline=timeline_svg(hazards[:30], now_naive()),
+        timeline=timeline_svg(hazards[:30], now_naive(), lang=lang_of(request)),
         zone_colours=ZONE_COLOURS,
         can_edit=who.role in ZONE_EDITORS,
     )

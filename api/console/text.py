@@ -213,3 +213,23 @@ TEXT.update(  # the hazard page's tables
         "evst_end": ("结束", "end"),
     }
 )
+
+TEXT.update(  # roles in the header, zone kinds in the editor
+    {
+        "role_admin": ("管理员", "admin"),
+        "role_inspector": ("保险公司检查员", "inspector"),
+        "role_contractor": ("施工单位", "contractor"),
+        "role_regulator": ("监管部门", "regulator"),
+        "role_insurer": ("保险公司", "insurer"),
+        "role_edge": ("边缘设备", "edge box"),
+        "zk_edge": ("临边/洞口", "edge / opening"),
+        "zk_scaffold": ("脚手架", "scaffold"),
+        "zk_exclusion": ("机械作业区（禁入）", "machine area (keep out)"),
+        "zk_protected": ("，已防护", ", protected"),
+        "reason_zh": ("{name}（置信度 {score}）", "{name} (score {score})"),
+        "camera_silent": (
+            "自 {at} 起未收到心跳（边缘设备断电或断网？）",
+            "no heartbeat since {at} (edge box off or offline?)",
+        ),
+    }
+)

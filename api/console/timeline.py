@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from siteguard.api.store.clock import china_time
 from siteguard.api.store.tables import HazardRow
+from siteguard.contract.hazards import hazard_name
 
 
-def timeline_svg(hazards: list[HazardRow], now: datetime, days: int = 7) -> Markup:
+def timeline_svg(
+    hazards: list[HazardRow], now: datetime, days: int = 7, lang: str = "zh"
+) -> Markup:
     start = now - timedelta(days=days)
     width, row_h = 600, 14
     height = 24 + max(len(hazards), 1) * row_h
@@ -31,10 +34,11 @@ def timeline_svg(hazards: list[HazardRow], now: datetime, days: int = 7) -> Mark
         x1 = 40 + (width - 50) * a
         w = max((width - 50) * (b - a), 3)
         colour = "#dc2626" if h.level == "major" else "#2563eb"
+        title = f"#{h.id} {escape(hazard_name(h.hazard_type, lang))} {escape(h.camera_id)}"
         parts.append(
             f'<text x="0" y="{24 + i * row_h + 9}" font-size="9">#{h.id}</text>'
             f'<rect x="{x1:.1f}" y="{16 + i * row_h + 2}" width="{w:.1f}" height="{row_h - 4}" '
-            f'fill="{colour}"><title>#{h.id} {h.hazard_type} {h.camera_id}</title></rect>'
+            f'fill="{colour}"><title>{title}</title></rect>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -301,7 +301,7 @@ def test_an_inspector_draws_and_saves_a_zone(site, browser, live_box):
     b.find_element(By.ID, "zid").send_keys("slab-edge-2F")
     b.find_element(By.ID, "zprot").click()
     b.find_element(By.ID, "add").click()
-    assert "slab-edge-2F (edge, protected)" in b.find_element(By.ID, "zone-list").text
+    assert "slab-edge-2F (临边/洞口，已防护)" in b.find_element(By.ID, "zone-list").text
     click(b, By.ID, "save")
     assert b.find_element(By.ID, "flash").text == "已保存。"
     with app.state.services.sessions() as s:
