@@ -160,7 +160,9 @@ class Collector:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
+        self.subscribed = threading.Event()
         self.client.on_connect = lambda c, *_: c.subscribe(self.topic, qos=1)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]
         if username is not None:
@@ -169,6 +171,11 @@ class Collector:
         props.SessionExpiryInterval = 3600
         self.client.connect("127.0.0.1", port, keepalive=10, clean_start=False, properties=props)
         self.client.loop_start()
+        # ready when the broker has the subscription: what is published after returns here
+        # reaches it (a publisher started right after once raced the SUBSCRIBE)
+        if not self.subscribed.wait(10):
+            self.client.loop_stop()
+            raise TimeoutError(f"no subscription to {topic!r} on 127.0.0.1:{port} within 10 s")
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
