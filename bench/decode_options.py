@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from siteguard.demo.sample import sample_video_path
-from siteguard.demo.streams import make_camera_clip
+from siteguard.demo.streams import cached_camera_clip
 from siteguard.edge.decoder import AvCapture, DecodeConfig
 from siteguard.pipeline.detections import Detections, box_iou
 from siteguard.pipeline.detector import OnnxDetector
@@ -34,16 +34,6 @@ OPTIONS = {
     "skip_loop_filter": DecodeConfig(skip_loop_filter=True),
     "keyframes_only": DecodeConfig(keyframes_only=True),
 }
-
-
-def stream(size: tuple[int, int], codec: str, gop: int, seconds: float) -> Path:
-    STREAMS.mkdir(exist_ok=True)
-    src = sample_video_path()
-    path = STREAMS / f"{src.stem}-{size[0]}x{size[1]}-{codec}-gop{gop}-{seconds:.0f}s.mp4"
-    if not path.exists():
-        print(f"making {path.name} (once)", flush=True)
-        make_camera_clip(src, path, size, codec=codec, gop=gop, seconds=seconds)  # type: ignore[arg-type]
-    return path
 
 
 def decode(path: Path, option: DecodeConfig, every: int) -> tuple[float, int, dict[int, Any]]:
@@ -104,7 +94,7 @@ def main() -> int:
         ((1920, 1080), "h264", 12),
     ]
     for size, codec, gop in cases:
-        path = stream(size, codec, gop, args.seconds)
+        path = cached_camera_clip(sample_video_path(), STREAMS, size, codec, gop, args.seconds)  # type: ignore[arg-type]
         name = f"{size[0]}x{size[1]} {codec} gop{gop}"
         base_ms, _, base_frames = decode(path, OPTIONS["default"], 12)
         base_dets = {i: det.detect([f])[0] for i, f in base_frames.items()}

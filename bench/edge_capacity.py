@@ -42,7 +42,7 @@ from typing import Any
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.sample import sample_video_path
 from siteguard.demo.services import Collector, Mosquitto, RtspServer
-from siteguard.demo.streams import make_camera_clip
+from siteguard.demo.streams import cached_camera_clip
 from siteguard.edge.config import EdgeConfig
 from siteguard.edge.worker import EdgeWorker
 
@@ -93,16 +93,6 @@ def process_cpu(pid: int) -> float:
         return _cpu_of(f"/proc/{pid}/stat")
     except OSError:
         return 0.0
-
-
-def stream_file(src: Path, size: tuple[int, int], codec: str, seconds: float) -> Path:
-    """A camera-like stream of the clip, made once and cached."""
-    STREAMS.mkdir(exist_ok=True)
-    path = STREAMS / f"{src.stem}-{size[0]}x{size[1]}-{codec}-gop50-{seconds:.0f}s.mp4"
-    if not path.exists():
-        print(f"making {path.name} (once; cached in {STREAMS})", flush=True)
-        make_camera_clip(src, path, size, codec=codec, gop=50, seconds=seconds)  # type: ignore[arg-type]
-    return path
 
 
 def main() -> int:
@@ -163,9 +153,10 @@ def run_mode(mode: str, args: argparse.Namespace, clip: Path, port: int, tmp: Pa
     if mode != "file":
         main_size, codec, sub_size = LAYOUTS[mode]
         length = args.seconds + 8  # warm-up and margin: each session plays the file once
-        mounts = {"main": stream_file(clip, main_size, codec, length)}
+        main = cached_camera_clip(clip, STREAMS, main_size, codec, 50, length)  # type: ignore[arg-type]
+        mounts = {"main": main}
         if sub_size:
-            mounts["sub"] = stream_file(clip, sub_size, "h264", length)
+            mounts["sub"] = cached_camera_clip(clip, STREAMS, sub_size, "h264", 50, length)
         server = RtspServer(mounts).start()
         what = f"{main_size[0]}x{main_size[1]} {codec}" + (
             f" main + {sub_size[0]}x{sub_size[1]} h264 substream (detect)" if sub_size else ""

@@ -7,7 +7,6 @@ watch and the full project table (its header row repeated on every page); 文号
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
@@ -20,7 +19,6 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     HRFlowable,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
 )
@@ -35,7 +33,7 @@ from siteguard.api.bulletin.words import (
     header,
     words,
 )
-from siteguard.api.documents.pdf import cjk_font, esc, pdf_styles
+from siteguard.api.documents.pdf import a4_pdf, cjk_font, esc, pdf_styles
 from siteguard.contract.hazards import hazard_name
 
 RED = colors.HexColor("#cc0000")
@@ -302,17 +300,11 @@ def bulletin_pdf(b: dict[str, Any], lang: str = "zh", band_percent: int = 20) ->
         Spacer(1, 3 * mm),
         Paragraph(esc(w("note").replace("{band}", str(band_percent))), st["base"]),
     ]
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=18 * mm,
-        title=f"{head['number']} {head['title']}",
+    return a4_pdf(
+        story,
+        f"{head['number']} {head['title']}",
         author=head["authority"],
         subject=f"{b['jurisdiction']} {b['month']}",
+        bottom_mm=18,
+        canvasmaker=numbered_canvas(font, head["number"], w("page")),
     )
-    doc.build(story, canvasmaker=numbered_canvas(font, head["number"], w("page")))
-    return buf.getvalue()

@@ -57,8 +57,16 @@ def esc(v: Any) -> str:
     return str(v or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def a4_pdf(story: list[Flowable], title: str) -> bytes:
-    """Build an A4 document with SiteGuard's 15 mm margins."""
+def a4_pdf(
+    story: list[Flowable],
+    title: str,
+    author: str = "SiteGuard",
+    subject: str = "",
+    bottom_mm: float = 15,
+    canvasmaker: Any = None,
+) -> bytes:
+    """Build an A4 document with SiteGuard's 15 mm margins (``bottom_mm``: room for a
+    footer; ``canvasmaker``: one that draws it, e.g. page numbers)."""
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -66,9 +74,13 @@ def a4_pdf(story: list[Flowable], title: str) -> bytes:
         leftMargin=15 * mm,
         rightMargin=15 * mm,
         topMargin=15 * mm,
-        bottomMargin=15 * mm,
+        bottomMargin=bottom_mm * mm,
         title=title,
-        author="SiteGuard",
+        author=author,
+        subject=subject,
     )
-    doc.build(story)
+    if canvasmaker is None:
+        doc.build(story)
+    else:
+        doc.build(story, canvasmaker=canvasmaker)
     return buf.getvalue()

@@ -202,6 +202,19 @@ def make_camera_clip(
     return StreamInfo(dst, width, height, fps, codec, written, written / fps, dst.stat().st_size)
 
 
+def cached_camera_clip(
+    src: Path, folder: Path, size: tuple[int, int], codec: Codec, gop: int, seconds: float
+) -> Path:
+    """`make_camera_clip` once per (source, size, codec, GOP, length), kept in `folder`
+    (the benchmarks' bench/.streams/)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{src.stem}-{size[0]}x{size[1]}-{codec}-gop{gop}-{seconds:.0f}s.mp4"
+    if not path.exists():
+        print(f"making {path.name} (once; cached in {folder})", flush=True)
+        make_camera_clip(src, path, size, codec=codec, gop=gop, seconds=seconds)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m siteguard.demo.streams",
