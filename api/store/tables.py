@@ -41,6 +41,10 @@ class HazardRow(Base):
     evidence_time: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     resolution: Mapped[str] = mapped_column(Text, default="")  # e.g. why it was dismissed
+    # 确认隐患: an inspector confirmed the AI finding (api/hazards/confirm.py); issuing a
+    # notice confirms implicitly (the notice's issuer and time, not written here)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    confirmed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
     events: Mapped[list[EventRow]] = relationship(back_populates="hazard", order_by="EventRow.id")
 
     __table_args__ = (
@@ -167,6 +171,25 @@ class NoticeHistoryRow(Base):
     attachments: Mapped[str] = mapped_column(Text, default="")  # JSON list of stored proof files
 
 
+class NoticeItemReplyRow(Base):
+    """The contractor's reply to one item of a notice: what was done, with proof photos.
+    ``round`` counts re-inspections (1 + rejections before it); ``via`` is ``item`` (answered
+    on its own) or ``notice`` (one reply for every item not yet answered). Never changed:
+    a later reply to the item is a new row."""
+
+    __tablename__ = "notice_item_replies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("notice_items.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    via: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(DateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[str] = mapped_column(Text)  # JSON list of stored proof files
+
+
 class AuditRow(Base):
     """Append-only, hash-chained record of every state change and push."""
 
@@ -197,6 +220,31 @@ class PushRow(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True, index=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class RobotMessageRow(Base):
+    """Outbox of the group robots (企业微信, 钉钉): one part of one message to one configured
+    group, written in the same transaction as the platform message it repeats, delivered
+    (and retried) by the robot deliverer (api/platform/robots.py)."""
+
+    __tablename__ = "robot_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    robot: Mapped[str] = mapped_column(String(64))  # the group's name in the settings
+    kind: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk
+    type: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # the JSON posted (an image part: without it)
+    picture_uri: Mapped[str] = mapped_column(Text, default="")  # an image part's evidence
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    gave_up_at: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_robot_outbox_pending", "delivered_at", "gave_up_at", "robot"),)
 
 
 class EscalationRow(Base):

@@ -20,7 +20,7 @@ def test_migrations_match_the_models_and_are_idempotent(db_url):
         )
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert diff == [], f"models and migrations differ: {diff}"
-    assert version == "0006"
+    assert version == "0009"
     assert {"hazards", "events", "notices", "audit_log", "push_outbox", "camera_uptime"} <= set(
         inspect(engine).get_table_names()
     )
@@ -50,6 +50,6 @@ def test_replicas_starting_together_upgrade_the_schema_once(postgres):
     assert errors == []
     with engines[0].connect() as conn:
         versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
-    assert versions == ["0006"]
+    assert versions == ["0009"]
     for e in engines:
         e.dispose()
