@@ -1,20 +1,24 @@
-"""Console: the notices list with filters, one notice with its workflow actions, the
-contractor's reply with proof photos, the proof photos themselves."""
+"""Console: the notices list with filters and countdowns, one notice as item cards with
+its workflow actions, the contractor's reply to each item (and to the whole notice) with
+proof photos, the proof photos themselves."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from siteguard.api.access.keys import Principal, visible_projects
 from siteguard.api.bulletin.supervision import notice_banner
-from siteguard.api.console.deps import act, back, form_login, lang_of, login, render
+from siteguard.api.console.deps import act, back, form_login, hazard_name, lang_of, login, render
 from siteguard.api.console.text import translator
 from siteguard.api.deps import RecordId, Sessions, Settings
 from siteguard.api.errors import DomainError, NotFound
 from siteguard.api.notices import workflow
+from siteguard.api.notices.countdown import countdown_text
+from siteguard.api.notices.progress import notice_due, notice_progress
 from siteguard.api.notices.proof import read_photos, store_photos
 from siteguard.api.notices.queries import (
     history_json,
@@ -23,8 +27,8 @@ from siteguard.api.notices.queries import (
     notice_history,
     visible_notices,
 )
-from siteguard.api.notices.views import notice_view
-from siteguard.api.statuses import NoticeStatus
+from siteguard.api.notices.replies import is_open
+from siteguard.api.notices.views import notice_detail
 from siteguard.api.store.clock import china_text, now_naive
 from siteguard.api.store.tables import NoticeHistoryRow
 
@@ -47,9 +51,13 @@ def notices_page(
         rows = []
         for n in visible_notices(s, who, site or None, status or None, limit=500):
             levels = [i.level for i in n.items]
-            late = n.status != NoticeStatus.CLOSED and any(i.deadline < now for i in n.items)
+            due = notice_due(n, now)  # the earliest open deadline (None: nothing open)
+            late = due is not None and due < 0
             if (level and level not in levels) or (overdue and not late):
                 continue
+            open_deadlines = [i.deadline for i in n.items if is_open(i)] or [
+                i.deadline for i in n.items
+            ]
             rows.append(
                 dict(
                     id=n.id,
@@ -59,7 +67,8 @@ def notices_page(
                     item_count=len(n.items),  # not `items`: Jinja would find dict.items
                     major=levels.count("major"),
                     overdue=late,
-                    deadline=china_text(min((i.deadline for i in n.items), default=n.issued_at)),
+                    due_in_s=due,
+                    deadline=china_text(min(open_deadlines, default=n.issued_at)),
                     issued=china_text(n.issued_at),
                 )
             )
@@ -71,6 +80,7 @@ def notices_page(
         notices=rows,
         projects=projects,
         f={"site": site, "status": status, "level": level, "overdue": overdue},
+        countdown=countdown_text,
     )
 
 
@@ -101,25 +111,63 @@ def notice_page(request: Request, sessions: Sessions, notice_id: RecordId) -> HT
     who, csrf = login(request)
     with sessions() as s:
         n = load_notice(s, notice_id, who)
-        view = notice_view(n)
-        statuses = {i.hazard_id: i.hazard.status for i in n.items}
+        view = notice_detail(n, notice_progress(s, n, now_naive()))
         history = [_history_row(r) for r in notice_history(s, notice_id)]
         supervisions = notice_banner(s, n)  # 督办 of its hazards (api/bulletin/supervision)
+    actions = allowed_actions(who, view["status"])
     return render(
         request,
         "notice.html",
         who,
         csrf,
         n=view,
-        statuses=statuses,
+        p=view["progress"],
         history=history,
-        actions=allowed_actions(who, view["status"]),
+        actions=actions,
+        can_reply="submit" in actions,  # the contractor, while the notice is rectifying
         supervisions=supervisions,
+        countdown=countdown_text,
+        type_name=lambda hazard_type: hazard_name(request, hazard_type),
     )
 
 
-# a plain `def`, not `async def`: FastAPI runs it in its thread pool, so decoding the
+def _uploads(photos: list[UploadFile | str] | None) -> list[UploadFile]:
+    """The files chosen (a file input left empty sends an empty part, read as text)."""
+    return [f for f in photos or [] if not isinstance(f, str) and f.filename]
+
+
+# plain `def`s, not `async def`: FastAPI runs them in its thread pool, so decoding the
 # proof photos (seconds for a big one) never holds up the event loop and every other request
+@router.post("/notices/{notice_id}/items/{no}/reply")
+def item_reply(
+    request: Request,
+    sessions: Sessions,
+    settings: Settings,
+    notice_id: RecordId,
+    no: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    csrf: Annotated[str, Form()],
+    reply: Annotated[str, Form(max_length=4000)] = "",
+    photos: Annotated[list[UploadFile | str] | None, File()] = None,
+) -> Response:
+    """The contractor's reply to one item; back to that item's card."""
+    who = form_login(request, csrf)
+    url = f"/console/notices/{notice_id}"
+    files = read_photos((f.filename, f.file) for f in _uploads(photos))
+    try:
+        with sessions.begin() as s:
+            n = load_notice(s, notice_id, who)
+            who.require("contractor")
+            if not reply.strip() or not files:
+                t = translator(lang_of(request))
+                return back(url, err=t("item_reply_needs"))
+            stored = store_photos(settings.data_dir, n.number, files, settings.proof_max_pixels)
+            workflow.reply_to_item(s, n, no, who, reply, stored)
+    except DomainError as exc:
+        return back(url, err=exc.detail)
+    done = translator(lang_of(request))("item_replied").format(no=no)
+    return RedirectResponse(f"{url}?msg={quote(done)}#item-{no}", 303)
+
+
 @router.post("/notices/{notice_id}/submit")
 def notice_submit(
     request: Request,
@@ -127,12 +175,13 @@ def notice_submit(
     settings: Settings,
     notice_id: RecordId,
     csrf: Annotated[str, Form()],
-    reply: Annotated[str, Form(max_length=4000)],
-    photos: Annotated[list[UploadFile], File()],
+    reply: Annotated[str, Form(max_length=4000)] = "",
+    photos: Annotated[list[UploadFile | str] | None, File()] = None,
 ) -> Response:
+    """Submit for re-inspection: the items' replies, or one reply for the unanswered."""
     who = form_login(request, csrf)
     url = f"/console/notices/{notice_id}"
-    files = read_photos((f.filename, f.file) for f in photos)
+    files = read_photos((f.filename, f.file) for f in _uploads(photos))
     try:
         with sessions.begin() as s:
             n = load_notice(s, notice_id, who)

@@ -16,8 +16,18 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "bad_key": ("密钥无效。", "Unknown key."),
     "sites": ("项目", "Sites"),
+    "home": ("首页", "Home"),
+    "dash_open": ("未闭环隐患", "Open hazards"),
+    "dash_major": ("其中重大隐患", "of which major"),
+    "dash_overdue": ("逾期整改通知", "Overdue notices"),
+    "dash_closed_week": ("近7天闭环", "Closed in 7 days"),
+    "dash_trend": ("近 {n} 天新发现隐患", "New hazards, last {n} days"),
+    "dash_days": ("{n} 天", "{n} days"),
+    "dash_ranking": ("重大隐患最多的项目", "Projects by open major hazards"),
+    "dash_open_short": ("未闭环", "open"),
+    "dash_nothing_open": ("没有未闭环的隐患。", "Nothing open."),
     "notices": ("整改通知", "Notices"),
-    "alerts": ("告警与升级", "Alerts"),
+    "alerts": ("告警中心", "Alarm centre"),
     "risk": ("风险与费率", "Risk"),
     "bulletin": ("月度通报", "Monthly bulletin"),
     "cameras": ("摄像头", "Cameras"),
@@ -109,6 +119,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "none": ("暂无", "None"),
     "not_found": ("未找到或无权查看。", "Not found, or not yours to see."),
     "forbidden": ("您的角色不能执行此操作。", "Your role may not do this."),
+    "link_invalid": (
+        "图片链接无效或已过期，请登录控制台查看隐患。",
+        "This picture link is not valid or has expired; see the hazard in the console.",
+    ),
     "language": ("English", "中文"),
 }
 
@@ -150,6 +164,12 @@ TEXT.update(
         "no_deadline": ("未设期限", "no deadline"),
         "new_alerts": ("新告警 {n} 条", "{n} new alerts"),
         "new_alerts_top": ("查看最新", "show the newest"),
+        "sound_off": ("开启提示音", "Turn sound on"),
+        "sound_on": ("提示音已开启", "Sound on"),
+        "close": ("关闭", "Close"),
+        "hazard_state": ("隐患状态", "Hazard state"),
+        "since_day": ("起始日期", "From"),
+        "until_day": ("截止日期", "To"),
         "page_of": (
             "第 {page}/{pages} 页，共 {total} 条",
             "Page {page} of {pages}, {total} alerts",
@@ -159,6 +179,58 @@ TEXT.update(
         "thumbnail": ("证据", "Evidence"),
         "notice_no": ("通知单", "Notice"),
         "live_on": ("实时更新中", "Live"),
+    }
+)
+
+TEXT.update(  # the notice page: item cards, replies per item (api/console/notice_routes.py)
+    {
+        "item_no": ("第 {no} 项", "Item {no}"),
+        "st_replied": ("已回复", "replied"),
+        "st_returned": ("复查退回", "sent back"),
+        "per_standard": ("依据", "per"),
+        "responsible": ("责任人", "Responsible"),
+        "location": ("位置", "Location"),
+        "no_evidence": ("暂无证据图片", "No evidence picture"),
+        "what_done": ("本项整改情况", "What was done for this item"),
+        "take_photo": ("拍照或选择佐证照片", "Take or choose proof photos"),
+        "reply_item": ("提交本项回复", "Send this item's reply"),
+        "reply_again": ("更新本项回复", "Update this item's reply"),
+        "item_replied": ("第 {no} 项已回复。", "Item {no} answered."),
+        "item_reply_needs": (
+            "请填写本项整改情况并附至少一张佐证照片。",
+            "Say what was done and add at least one proof photo.",
+        ),
+        "via_notice": ("统一回复", "one reply for all items"),
+        "earlier_replies": ("此前的回复（{n} 次）", "Earlier replies ({n})"),
+        "answered": ("已回复 {n}/{total} 项", "{n} of {total} items answered"),
+        "acknowledge_first": (
+            "请先签收通知单，再逐项回复整改情况。",
+            "Acknowledge the notice, then answer each item.",
+        ),
+        "rejected_banner": ("复查不通过", "Re-inspection rejected"),
+        "rejected_by": ("复查人 {by}，{at}", "by {by}, {at}"),
+        "rejected_help": (
+            "请按复查意见整改，更新相关条目的回复后再次提交复查。",
+            "Rectify as the re-inspection says, update the replies of the items concerned "
+            "and submit again.",
+        ),
+        "reply_rest": ("为尚未回复的 {n} 项统一回复", "One reply for the {n} items not answered"),
+        "reply_rest_help": (
+            "也可在上方逐项回复；全部条目回复后即可提交复查。",
+            "Or answer each item above; once all are answered, submit for re-inspection.",
+        ),
+        "submit_items": ("提交复查", "Submit for re-inspection"),
+        "submit_help_ready": (
+            "全部条目已回复，可提交复查。",
+            "Every item is answered: submit for re-inspection.",
+        ),
+        "reply_returned": (
+            "为复查退回的 {n} 项统一重新回复",
+            "One new reply for the {n} items sent back",
+        ),
+        "closed_by_check": ("复查通过，已关闭", "Re-inspected and closed"),
+        "closed_by_dismissal": ("隐患均判为误报，已关闭", "Closed: every hazard dismissed"),
+        "photo_n": ("照片{n}", "photo {n}"),
     }
 )
 
@@ -185,6 +257,109 @@ TEXT.update(  # the inspector's inbox (api/console/inbox_routes.py)
         "issue_one_help": (
             "确认此隐患并向施工单位下发整改通知（含整改措施与期限）。",
             "Confirm this hazard and issue the contractor a notice (measure and deadline).",
+        ),
+    }
+)
+
+TEXT.update(  # 确认隐患, the hazard page's proof, re-inspection and history, the zone editor
+    {
+        "confirm_hazard": ("确认隐患", "Confirm hazard"),
+        "confirm_help": (
+            "核实 AI 识别结果属实后确认（记录确认人与时间），再下发整改通知；直接下发也视为确认。",
+            "Confirm that the finding is real (who and when are recorded), then issue a "
+            "notice; issuing also confirms it.",
+        ),
+        "confirmed_done": ("已确认隐患。", "Hazard confirmed."),
+        "confirmed_n": ("已确认隐患", "Hazards confirmed"),
+        "confirm_chosen": ("确认所选", "Confirm the chosen"),
+        "cf_yes": ("已确认", "confirmed"),
+        "cf_no": ("待确认", "to confirm"),
+        "cf_by": ("{by} 于 {at} 确认", "confirmed by {by} at {at}"),
+        "cf_on_issue": ("{by} 于 {at} 下发整改通知时确认", "confirmed by {by} on issue, {at}"),
+        "confirmation": ("确认情况", "Confirmation"),
+        "inbox_conf_counts": (
+            "已确认 {yes} 条，待确认 {no} 条。",
+            "{yes} confirmed, {no} to confirm.",
+        ),
+        "compare": ("整改前后对比", "Before and after"),
+        "hazard_photo": ("隐患照片", "Hazard photo"),
+        "proof_photo": ("整改照片", "Rectification photo"),
+        "proof_n": ("整改照片 {n}", "Rectification photo {n}"),
+        "proof_by": ("{actor} 于 {at} 提交", "submitted by {actor} at {at}"),
+        "proof_none": ("施工单位尚未提交整改照片。", "No rectification photos yet."),
+        "review": ("复查", "Re-inspection"),
+        "review_scope": (
+            "复查结论适用于整改通知 {number} 的全部 {n} 条隐患：通过则关闭该通知，"
+            "不通过则退回施工单位整改。",
+            "The result applies to all {n} hazards of notice {number}: accepting closes it, "
+            "rejecting sends it back to the contractor.",
+        ),
+        "review_result": ("复查结论", "Result"),
+        "review_accept": ("复查通过", "Accept"),
+        "review_reject": ("复查不通过", "Reject"),
+        "review_opinion": ("复查意见（不通过时必填）", "Opinion (required to reject)"),
+        "review_submit": ("提交复查结论", "Submit the result"),
+        "review_check": ("请确认复查结论", "Please confirm the result"),
+        "review_yes": ("确认提交", "Confirm"),
+        "review_edit": ("返回修改", "Change it"),
+        "review_pick": ("请选择复查结论：通过或不通过。", "Choose a result: accept or reject."),
+        "review_need_opinion": (
+            "复查不通过须填写复查意见，说明仍存在的问题。",
+            "A rejection needs an opinion saying what is still wrong.",
+        ),
+        "review_accept_done": ("复查通过，整改通知已关闭。", "Accepted: the notice is closed."),
+        "review_reject_done": (
+            "复查不通过，已退回施工单位整改。",
+            "Rejected: sent back to the contractor.",
+        ),
+        "hv_who": ("操作人", "By"),
+        "hv_what": ("事项", "Step"),
+        "hv_note": ("说明", "Note"),
+        "hv_found": ("发现隐患（AI 识别）", "Found (AI)"),
+        "hv_confirm": ("确认隐患", "Confirmed"),
+        "hv_issue": ("下发整改通知", "Notice issued"),
+        "hv_acknowledge": ("签收通知", "Acknowledged"),
+        "hv_submit": ("提交整改回复", "Rectification submitted"),
+        "hv_accept": ("复查通过", "Re-inspection accepted"),
+        "hv_reject": ("复查不通过", "Re-inspection rejected"),
+        "hv_dismiss": ("判为误报", "Dismissed as a false alarm"),
+        "hv_supervise": ("督办", "Supervised"),
+        "hv_escalate": ("逾期升级", "Escalated (overdue)"),
+        "hv_close": ("整改通知关闭（隐患均为误报）", "Notice closed (all false alarms)"),
+        "hv_camera": ("摄像头 {camera}", "camera {camera}"),
+        "hv_system": ("系统", "system"),
+        "det_from": (
+            "取自 {at} 的事件消息（序号 {seq}）。",
+            "From the message of {at} (seq {seq}).",
+        ),
+        "det_zone_only": (
+            "本隐患按区域判定（{zones}），事件消息不含检测框；证据图中的框是该帧的全部检测。",
+            "Judged on a zone ({zones}): its messages carry no boxes; the picture shows every "
+            "detection of the frame.",
+        ),
+        "det_no_boxes": (
+            "事件消息不含检测框；证据图中的框是该帧的全部检测。",
+            "The messages carry no boxes; the picture shows every detection of the frame.",
+        ),
+        "undo": ("撤销", "Undo"),
+        "zone_drag_help": (
+            "拖动顶点可调整位置（含已有区域）；撤销（Ctrl+Z）取消上一步。",
+            "Drag a corner to move it (existing zones too); Undo (Ctrl+Z) takes back a step.",
+        ),
+        "zone_points": ("当前多边形：{n} 个顶点", "Polygon being drawn: {n} corners"),
+        "remove_zone": ("删除区域", "Remove zone"),
+        "zone_offline": ("摄像头离线，显示最近画面", "Camera offline: showing the latest picture"),
+        "zone_offline_none": ("摄像头离线，暂无可显示的画面", "Camera offline: no picture kept"),
+        "zone_fallback": (
+            "暂无实时画面，显示最近的证据画面",
+            "No live picture: showing the latest evidence picture",
+        ),
+        "picture_at": ("（画面时间：{at}）", " (picture of {at})"),
+        "zone_need_3": ("至少需要 3 个顶点。", "A zone needs at least 3 corners."),
+        "zone_dup": ("该区域编号已存在，请换一个。", "That zone id is taken: pick another."),
+        "zone_unfinished": (
+            "还有未添加的多边形：请先点击“添加区域”，或清除它。",
+            "A polygon is not added yet: add it as a zone, or clear it.",
         ),
     }
 )

@@ -5,6 +5,7 @@ the notice history records)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -56,3 +57,21 @@ def store_photos(
         (folder / f"{digest}.jpg").write_bytes(data)
         stored.append(f"proof/{notice_number}/{digest}.jpg")
     return stored
+
+
+STORED = re.compile(r"proof/(SG-[^/\\]+)/([0-9a-f]{64})\.jpg")
+
+
+def proof_path(data_dir: Path, stored: str) -> Path | None:
+    """The file of a stored proof photo named as the replies record it
+    (``proof/<notice number>/<sha256>.jpg``); None for any other name or a missing file."""
+    if STORED.fullmatch(stored) is None:  # starts with SG-: never "." or ".."
+        return None
+    path = data_dir / stored
+    return path if path.is_file() else None
+
+
+def read_proof(data_dir: Path, stored: str) -> bytes | None:
+    """The stored proof photo's bytes (None: no such photo)."""
+    path = proof_path(data_dir, stored)
+    return path.read_bytes() if path is not None else None

@@ -25,6 +25,22 @@ class NoticeProjectOut(BaseModel):
     jurisdiction: str
 
 
+class ItemReplyOut(BaseModel):
+    round: int = Field(description="1 + the rejections before it")
+    via: str = Field(description="item: answered on its own; notice: one reply for all")
+    at: str
+    actor: str
+    text: str
+    attachments: list[str] = Field(description="stored proof photos (GET .../proof/{name})")
+
+
+class ReinspectionOut(BaseModel):
+    result: str = Field(description="accepted or rejected")
+    at: str
+    by: str
+    comment: str
+
+
 class NoticeItemOut(BaseModel):
     no: int
     hazard_id: int
@@ -42,6 +58,12 @@ class NoticeItemOut(BaseModel):
     deadline: str
     deadline_local: str
     responsible: str
+    status: str = Field(
+        description="issued, rectifying, replied, returned, submitted, closed or dismissed"
+    )
+    overdue: bool
+    due_in_s: int | None = Field(description="seconds to the deadline (negative: overdue)")
+    replies: list[ItemReplyOut] = Field(description="the contractor's replies, oldest first")
 
 
 class NoticeOut(BaseModel):
@@ -55,6 +77,10 @@ class NoticeOut(BaseModel):
     issued_at_local: str
     project: NoticeProjectOut
     items: list[NoticeItemOut]
+    round: int = Field(description="re-inspection round: 1 + the rejections so far")
+    overdue: bool = Field(description="an open item is past its deadline")
+    due_in_s: int | None = Field(description="seconds to the earliest open deadline")
+    reinspection: ReinspectionOut | None = Field(description="the last re-inspection")
 
 
 class NoticeSummaryOut(BaseModel):
@@ -133,3 +159,16 @@ def notice_view(n: NoticeRow) -> dict[str, Any]:
             for i, it in enumerate(n.items)
         ],
     }
+
+
+def notice_detail(n: NoticeRow, progress: dict[str, Any]) -> dict[str, Any]:
+    """The notice as issued and where it stands now (`progress.notice_progress`): what the
+    JSON answers, the console and the printed documents show."""
+    view = notice_view(n)
+    for item, row in zip(view["items"], n.items, strict=True):
+        item.update(progress["items"][row.id])
+    view.update(
+        {k: progress[k] for k in ("round", "overdue", "due_in_s", "reinspection")},
+        progress=progress,
+    )
+    return view

@@ -3,6 +3,9 @@
 issued --acknowledge (contractor)--> rectifying --submit proof (contractor)--> submitted
 submitted --accept (inspector: re-inspected)--> closed
 submitted --reject (inspector)--> rectifying
+While rectifying, the contractor replies to each item (`reply_to_item`: text and proof
+photos, no state change); ``submit`` then sends the notice to re-inspection once every
+open item has a reply, or carries one reply for all items not yet answered (`replies`).
 A hazard can be dismissed as a false alarm by an inspector, with a reason (kept, and
 counted as model feedback); a notice whose hazards are all dismissed or closed is closed.
 
@@ -25,11 +28,18 @@ from sqlalchemy.orm import Session
 from siteguard.api.access.keys import Principal
 from siteguard.api.errors import Conflict, Invalid, NotFound
 from siteguard.api.hazards.views import hazard_summary
+from siteguard.api.notices import replies
 from siteguard.api.platform import push
 from siteguard.api.records import audit
 from siteguard.api.statuses import HazardStatus, NoticeStatus
 from siteguard.api.store.clock import utc_naive
-from siteguard.api.store.tables import HazardRow, NoticeHistoryRow, NoticeItemRow, NoticeRow
+from siteguard.api.store.tables import (
+    HazardRow,
+    NoticeHistoryRow,
+    NoticeItemReplyRow,
+    NoticeItemRow,
+    NoticeRow,
+)
 
 Row = TypeVar("Row", bound=Any)
 
@@ -94,8 +104,8 @@ def apply(
             raise Conflict(f"cannot {action} a notice that is {notice.status}")
     if action == "reject" and not comment.strip():
         raise Invalid("a rejection needs a comment saying what is still wrong")
-    if action == "submit" and not attachments:
-        raise Invalid("a rectification reply needs at least one proof photo")
+    if action == "submit":
+        attachments = replies.prepare_submission(s, notice, who, comment, attachments or [], at)
     _record(s, notice, who, action, t.target, comment, attachments or [], at)
     if action == "accept":
         for item in notice.items:
@@ -111,6 +121,34 @@ def apply(
                     who.name,
                 )
     return notice
+
+
+def reply_to_item(
+    s: Session,
+    notice: NoticeRow,
+    no: int,
+    who: Principal,
+    text: str,
+    attachments: list[str],
+    at: datetime | None = None,
+) -> NoticeItemReplyRow:
+    """The contractor's reply to item ``no`` (1-based) of a notice being rectified: what
+    was done, with proof photos. The notice's state stays; answering again supersedes."""
+    who.require("contractor")
+    if not 1 <= no <= len(notice.items):
+        raise NotFound(f"notice {notice.number} has no item {no} (items 1..{len(notice.items)})")
+    for fresh in (False, True):
+        if fresh:
+            notice = lock_row(s, NoticeRow, notice.id)
+        if notice.status == NoticeStatus.ISSUED:
+            raise Conflict("acknowledge the notice (签收) before replying to its items")
+        if notice.status != NoticeStatus.RECTIFYING:
+            raise Conflict(f"cannot reply to an item of a notice that is {notice.status}")
+    item = notice.items[no - 1]
+    s.refresh(item.hazard)  # as stored now
+    if not replies.is_open(item):
+        raise Conflict(f"item {no} is {item.hazard.status}: it needs no reply")
+    return replies.add_reply(s, notice, no, who, text, attachments, replies.VIA_ITEM, at)
 
 
 def dismiss(

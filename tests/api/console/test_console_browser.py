@@ -197,7 +197,8 @@ def test_contractor_inspector_and_regulator_in_a_real_browser(site, browser, tmp
     click(b, By.ID, "do-accept")
     assert status(b) == "已关闭"
     history = b.find_element(By.ID, "history").text
-    assert history.count("submit") == 2 and "reject" in history and "accept" in history
+    assert history.count("提交整改回复") == 2, history  # the steps in the page's language
+    assert "复查不通过" in history and "复查通过" in history and "submit" not in history
     # the hazard page shows the evidence picture and the detections of the event
     click(b, By.CSS_SELECTOR, "#items a")
     img = b.find_element(By.ID, "evidence")
