@@ -1,8 +1,10 @@
 """Console: the inspector's inbox (待处理): open hazards on no notice yet, across the
 inspector's projects, major first and oldest first, with the evidence thumbnail and age;
-issue a notice from one hazard or from a selection (合并下发: one notice per project),
-or open a hazard to dismiss it with a reason. Every action goes through the API's own
-domain functions (api/notices/issue.py), in one transaction."""
+confirmed (确认隐患: who and when) or not yet; confirm one hazard or a selection; issue a
+notice from one hazard or from a selection (合并下发: one notice per project; issuing
+confirms), or open a hazard to dismiss it with a reason. Every action goes through the
+API's own domain functions (api/hazards/confirm.py, api/notices/issue.py), in one
+transaction."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from siteguard.api.console.deps import back, form_login, hazard_name, lang_of, l
 from siteguard.api.console.text import translator
 from siteguard.api.deps import Sessions, Settings, get_services
 from siteguard.api.errors import DomainError, Forbidden
+from siteguard.api.hazards.confirm import confirm_hazards
 from siteguard.api.hazards.queries import visible_hazards
 from siteguard.api.notices.issue import issue_for_hazards
 from siteguard.api.statuses import HazardStatus
@@ -55,6 +58,8 @@ def inbox_page(request: Request, sessions: Sessions) -> HTMLResponse:
             first=china_text(h.first_seen),
             age=age_text(h.first_seen, now, lang),
             picture=bool(h.evidence_uri),
+            confirmed_by=h.confirmed_by if h.confirmed_at is not None else "",
+            confirmed_at=china_text(h.confirmed_at) if h.confirmed_at is not None else "",
         )
         for h in hazards
     ]
@@ -62,6 +67,7 @@ def inbox_page(request: Request, sessions: Sessions) -> HTMLResponse:
         "total": len(rows),
         "major": sum(r["level"] == "major" for r in rows),
         "sites": len({r["site_id"] for r in rows}),
+        "confirmed": sum(bool(r["confirmed_at"]) for r in rows),
     }
     return render(request, "inbox.html", who, csrf, rows=rows, counts=counts)
 
@@ -85,3 +91,22 @@ def inbox_issue(
     if len(numbers) == 1:
         return back(f"/console/notices/{numbers[0][0]}", msg=said)
     return back("/console/notices", msg=said)
+
+
+@router.post("/inbox/confirm")
+def inbox_confirm(
+    request: Request,
+    csrf: Annotated[str, Form()],
+    one: Annotated[int | None, Form()] = None,
+    hazard: Annotated[list[int] | None, Form()] = None,
+) -> RedirectResponse:
+    """确认隐患: the card's own button (``one``), else the ticked hazards; back to the inbox."""
+    who = form_login(request, csrf)
+    chosen = [one] if one is not None else hazard or []
+    try:
+        with get_services(request).sessions.begin() as s:
+            ids = [h.id for h in confirm_hazards(s, who, chosen)]
+    except DomainError as exc:
+        return back("/console/inbox", err=exc.detail)
+    said = f"{translator(lang_of(request))('confirmed_n')}: " + ", ".join(f"#{i}" for i in ids)
+    return back("/console/inbox", msg=said)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -55,6 +57,24 @@ def latest_frames(s: Session, site_id: str) -> dict[str, str]:
         .order_by(HazardRow.evidence_time)
     ).all()
     return {cam: f"/api/v1/hazards/{hid}/evidence.jpg" for cam, hid in rows}
+
+
+def latest_frame(s: Session, site_id: str, camera_id: str) -> tuple[str, datetime] | None:
+    """The camera's newest evidence picture (URL through the API) and its frame time."""
+    row = s.execute(
+        select(HazardRow.id, HazardRow.evidence_time)
+        .where(
+            HazardRow.site_id == site_id,
+            HazardRow.camera_id == camera_id,
+            HazardRow.evidence_uri.is_not(None),
+            HazardRow.evidence_time.is_not(None),
+        )
+        .order_by(HazardRow.evidence_time.desc())
+        .limit(1)
+    ).first()
+    if row is None or row[1] is None:
+        return None
+    return f"/api/v1/hazards/{row[0]}/evidence.jpg", row[1]
 
 
 def open_hazards(s: Session, site_id: str, limit: int = 100) -> list[HazardRow]:

@@ -1,4 +1,5 @@
-"""Hazards (scoped to the caller), their evidence, dismissal of false alarms."""
+"""Hazards (scoped to the caller), their evidence, confirmation (确认隐患), dismissal of false
+alarms."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from siteguard.api.deps import Caller, Db, RecordId, ServicesDep, Settings, SiteFilter
+from siteguard.api.hazards.confirm import confirm, confirmation
 from siteguard.api.hazards.evidence import EdgeBox, clip_uri, kept_evidence, site_edge_box
 from siteguard.api.hazards.queries import load_hazard, visible_hazards
 from siteguard.api.hazards.views import HazardDetailOut, HazardOut, hazard_detail, hazard_summary
+from siteguard.api.notices.queries import notice_of_hazard
 from siteguard.api.notices.workflow import dismiss
 from siteguard.api.statuses import HazardStatus
 
@@ -33,7 +36,20 @@ def list_hazards(
     "/{hazard_id}", summary="One hazard with its event messages", response_model=HazardDetailOut
 )
 def get_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, object]:
-    return hazard_detail(load_hazard(db, who, hazard_id))
+    h = load_hazard(db, who, hazard_id)
+    return hazard_detail(h, confirmation(h, notice_of_hazard(db, h.id)))
+
+
+@router.post(
+    "/{hazard_id}/confirm",
+    summary="Confirm an open hazard (inspector: 确认隐患); who and when are recorded",
+    response_model=HazardDetailOut,
+    responses={409: {"description": "already confirmed, or no longer open"}},
+)
+def confirm_hazard(hazard_id: RecordId, db: Db, who: Caller) -> dict[str, object]:
+    h = confirm(db, load_hazard(db, who, hazard_id), who)
+    db.commit()
+    return hazard_detail(h, confirmation(h, None))
 
 
 def _evidence(data: tuple[bytes, str]) -> Response:

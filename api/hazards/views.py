@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from siteguard.api.statuses import HazardStatus
 from siteguard.api.store.clock import iso
 from siteguard.api.store.tables import HazardRow
+
+if TYPE_CHECKING:
+    from siteguard.api.hazards.confirm import Confirmation
 
 
 class HazardOut(BaseModel):
@@ -37,6 +40,10 @@ class EventMessageOut(BaseModel):
 
 class HazardDetailOut(HazardOut):
     resolution: str | None
+    confirmed: bool = Field(description="确认隐患: an inspector confirmed it, or issued it")
+    confirmed_by: str | None = Field(description="Who confirmed it (the issuer: on_issue)")
+    confirmed_at: str | None = Field(description="When it was confirmed (ISO 8601 UTC)")
+    confirmed_on_issue: bool = Field(description="Confirmed by issuing its notice")
     events: list[EventMessageOut]
 
 
@@ -57,11 +64,16 @@ def hazard_summary(h: HazardRow) -> dict[str, Any]:
     }
 
 
-def hazard_detail(h: HazardRow) -> dict[str, Any]:
-    """The summary with the resolution and every event message (events loaded)."""
+def hazard_detail(h: HazardRow, confirmed: Confirmation | None = None) -> dict[str, Any]:
+    """The summary with the resolution, its confirmation (`confirm.confirmation`) and every
+    event message (events loaded)."""
     return dict(
         hazard_summary(h),
         resolution=h.resolution,
+        confirmed=confirmed is not None,
+        confirmed_by=confirmed.by if confirmed else None,
+        confirmed_at=iso(confirmed.at) if confirmed else None,
+        confirmed_on_issue=bool(confirmed and confirmed.on_issue),
         events=[
             {
                 "event_id": e.event_id,
