@@ -15,6 +15,8 @@ from siteguard.api.intake.events import Ingestor
 from siteguard.api.intake.mqtt import MqttIngest
 from siteguard.api.platform.escalation import escalate_overdue
 from siteguard.api.platform.push import Pusher
+from siteguard.api.platform.robot_delivery import EvidencePictures, RobotDeliverer
+from siteguard.api.platform.robots import attach as attach_robots
 from siteguard.api.records.anchors import ANCHOR_FILE, publish_anchor
 from siteguard.api.risk.bands import check_bands
 from siteguard.api.risk.warmer import RiskWarmer
@@ -28,6 +30,7 @@ class Services:
         self.engine = make_engine(settings.database_url)
         create_schema(self.engine)
         self.sessions: sessionmaker[Session] = make_sessions(self.engine)
+        attach_robots(self.sessions, settings.robots)  # push.enqueue queues their copies
         self.ingestor = Ingestor(
             self.sessions,
             settings.hazard_window_s,
@@ -45,6 +48,13 @@ class Services:
         )
 
         self.evidence_refusals = EvidenceRefusals()  # /metrics
+        self.robots = RobotDeliverer(
+            self.sessions,
+            settings.robots,
+            EvidencePictures(
+                self.sessions, settings.data_dir, settings.evidence, self.evidence_refusals
+            ),
+        )
         self.risk_warmer = RiskWarmer(self.sessions, settings) if settings.warm_risk else None
         self._last_risk_check = 0.0
         self._last_anchor = time.monotonic()  # the first anchor an interval after start
@@ -64,12 +74,14 @@ class Services:
         if self.mqtt:
             self.mqtt.start()
         self.pusher.start()
+        self.robots.start()
         if self.risk_warmer:
             self.risk_warmer.start()
 
     def stop(self) -> None:
         if self.risk_warmer:
             self.risk_warmer.stop()
+        self.robots.stop()
         self.pusher.stop()
         if self.mqtt:
             self.mqtt.stop()

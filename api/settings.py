@@ -21,6 +21,7 @@ from pydantic import (
 
 from siteguard.api.notices.measures import DeadlinePolicy
 from siteguard.api.platform.push import PushSettings
+from siteguard.api.platform.robots import RobotSettings
 from siteguard.api.risk.model import RiskSettings
 
 
@@ -165,6 +166,11 @@ class ApiSettings(BaseModel):
         "25 MB carries a reply with 5-10 phone photos (2-5 MB each, 10 MB at most per photo)",
     )
     push: PushSettings = Field(default_factory=PushSettings)
+    robots: RobotSettings = Field(
+        default_factory=RobotSettings,
+        description="企业微信 / 钉钉 group robots told of major hazards, notices issued and "
+        "escalations (api/platform/robots.py, docs/deploy.md)",
+    )
     risk: dict[str, RiskSettings] = Field(
         default_factory=lambda: {"default": RiskSettings()},
         description="Premium base rate, band and model weights per province/product; a "
@@ -263,6 +269,9 @@ ENV = {
     "SITEGUARD_CAMERAS_HEARTBEAT_INTERVAL_S": "cameras.heartbeat_interval_s",
     "SITEGUARD_PUSH_URL": "push.url",
     "SITEGUARD_PUSH_SECRET": "push.secret",
+    "SITEGUARD_ROBOTS_PUBLIC_BASE_URL": "robots.public_base_url",
+    "SITEGUARD_ROBOTS_LINK_SECRET": "robots.link_secret",
+    "SITEGUARD_ROBOTS_GROUPS": "robots.groups",
     "SITEGUARD_BULLETIN_ISSUE_DAY": "bulletin.issue_day",
     "SITEGUARD_BULLETIN_JURISDICTIONS": "bulletin.jurisdictions",
     "SITEGUARD_WARM_RISK": "warm_risk",

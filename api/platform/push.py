@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from siteguard.api.platform import robots
 from siteguard.api.records import audit
 from siteguard.api.store.clock import iso, now_naive
 from siteguard.api.store.tables import PushRow
@@ -96,6 +97,7 @@ def enqueue(
         type=type_, idempotency_key=key, body=body, created_at=now, attempts=0, next_attempt_at=now
     )
     s.add(row)
+    robots.enqueue(s, type_, key, data)  # the group robots' copy, in this transaction too
     audit.append(
         s,
         actor,
