@@ -4,19 +4,30 @@ training (the test split, seed 0, of each shared set).
 For every labelled bare head and hard hat, its face region follows the set's box
 convention: the lower 55 % of a box that holds the face (at least as tall as wide), else
 the band under the box (a hard-hat shell, the top of a head), 0.8 of its width tall. The
-detector runs on the image, the evidence's pixelation regions are computed from its
-detections (`pipeline/evidence.py`), and a face counts as clear when less than half of its
-region is pixelated. Printed per
-source: faces, clear (share), for the pixelation of detected bare heads and hard hats only
-and for the shipped rule that adds the head end of every detected person whose head was
-not boxed.
+detector runs once per image at the lowest score asked for; the pixelation of each rule is
+computed from its detections, and a face counts as clear when less than half of its region
+is pixelated (the evidence left clear inside a region, the top of a reported bare head or
+hard hat, counts as clear). Printed per source, side by side in one run:
 
-    python bench/privacy.py [--model M] [--per-source 150]
+* ``previous``: the rule shipped until 2026-12-02 (face by the box's shape, and the head
+  end of detected people whose head was not boxed), operating thresholds;
+* ``geometry``: the shipped rule's regions (`pipeline/privacy.py`) from the reported
+  detections only (operating thresholds);
+* ``>= S``: the shipped rule with the people, heads and hard hats found at score S or more
+  (``--min-scores``; the product's default `PrivacyConfig.min_score` is marked ``*``).
+
+Each column: faces left clear (share of all faces), and in brackets those of heads at
+least ``--identifiable`` pixels tall or wide; ``area``: the mean share of each picture
+that is pixelated (what over-pixelation costs the evidence); ``ms``: the mean time to
+compute and pixelate the regions on the image as it is and scaled to fit 1920 x 1080.
+
+    python bench/privacy.py [--model M] [--per-source 120] [--min-scores 0.1,0.05,0.02]
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import cv2
@@ -26,8 +37,17 @@ from siteguard.datasets.importers import read_dataset
 from siteguard.datasets.mapping import load_mapping
 from siteguard.datasets.split import split_of
 from siteguard.models.registry import resolve_model
+from siteguard.pipeline.detections import Detections
 from siteguard.pipeline.detector import OnnxDetector
-from siteguard.pipeline.evidence import face_regions
+from siteguard.pipeline.evidence import encode_jpeg
+from siteguard.pipeline.privacy import (
+    FaceMask,
+    PrivacyConfig,
+    detect_with_candidates,
+    face_mask,
+    pixelate,
+)
+from siteguard.pipeline.taxonomy import default_taxonomy
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 MAPPINGS = Path(__file__).resolve().parents[1] / "datasets" / "mappings"
@@ -44,30 +64,79 @@ def face_of(box: np.ndarray) -> np.ndarray:
     return np.array([x1, y2, x2, y2 + 0.8 * w])
 
 
-def before_this_change(dets) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The rule shipped until 2026-12-02: the lower 70 % of head boxes, and from 40 % down
-    a hard hat's box to 0.6 of its height below it; people without a head box not at all."""
-    from siteguard.pipeline.taxonomy import default_taxonomy
-
+def previous(dets: Detections) -> FaceMask:
+    """The rule shipped until 2026-12-02: the face inside a head/hard-hat box at least as
+    tall as wide (below its top 30/40 %), else the band under it (0.9 of its width), 10 %
+    margins; the head end of each person without a head or hard hat in its top part."""
     tax = default_taxonomy()
-    heads = dets.xyxy[dets.class_id == tax.id_of("head")].copy()
-    hats = dets.xyxy[dets.class_id == tax.id_of("hardhat")].copy()
-    heads[:, 1] += 0.3 * (heads[:, 3] - heads[:, 1])
-    h = hats[:, 3] - hats[:, 1]
-    hats[:, 1] += 0.4 * h
-    hats[:, 3] += 0.6 * h
-    return np.concatenate([heads, hats]).reshape(-1, 4)
+    heads = dets.xyxy[dets.class_id == tax.id_of("head")]
+    hats = dets.xyxy[dets.class_id == tax.id_of("hardhat")]
+
+    def face(boxes: np.ndarray, keep_top: float) -> np.ndarray:
+        out = boxes.copy()
+        w, h = out[:, 2] - out[:, 0], out[:, 3] - out[:, 1]
+        tall = h >= w
+        out[:, 0] -= 0.1 * w
+        out[:, 2] += 0.1 * w
+        out[:, 1] += np.where(tall, keep_top * h, 0.5 * h)
+        out[:, 3] += np.where(tall, 0.15 * h, 0.9 * w)
+        return out
+
+    boxed = np.concatenate([heads, hats]).reshape(-1, 4)
+    cx, cy = (boxed[:, 0] + boxed[:, 2]) / 2, (boxed[:, 1] + boxed[:, 3]) / 2
+    people = []
+    for x1, y1, x2, y2 in dets.xyxy[dets.class_id == tax.id_of("person")]:
+        w, h = x2 - x1, y2 - y1
+        standing = h > 1.6 * w
+        top = y1 + (0.25 if standing else 0.45) * h
+        if np.any((cx >= x1) & (cx <= x2) & (cy >= y1) & (cy <= top)):
+            continue
+        inset = 0.1 * w if standing else 0.0
+        people.append((x1 + inset, y1, x2 - inset, top))
+    regions = np.concatenate(
+        [face(heads, 0.3), face(hats, 0.4), np.array(people, np.float32).reshape(-1, 4)]
+    )
+    return FaceMask(regions, np.zeros((0, 4), np.float32))
 
 
-def covered(face: np.ndarray, regions: np.ndarray, shape: tuple[int, int]) -> float:
+def pixelated_mask(mask: FaceMask, shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
+    out = np.zeros((h, w), bool)
+    for boxes, value in ((mask.regions, True), (mask.keep, False)):
+        for x1, y1, x2, y2 in np.clip(np.round(boxes), 0, [w, h, w, h]).astype(int):
+            out[y1:y2, x1:x2] = value
+    return out
+
+
+def covered(face: np.ndarray, pixelated: np.ndarray) -> float:
+    h, w = pixelated.shape
     x1, y1, x2, y2 = np.clip(np.round(face), 0, [w, h, w, h]).astype(int)
     if x2 <= x1 or y2 <= y1:
         return 1.0  # outside the picture: nothing to show
-    mask = np.zeros((y2 - y1, x2 - x1), bool)
-    for rx1, ry1, rx2, ry2 in np.round(regions).astype(int):
-        mask[max(ry1 - y1, 0) : max(ry2 - y1, 0), max(rx1 - x1, 0) : max(rx2 - x1, 0)] = True
-    return float(mask.mean())
+    return float(pixelated[y1:y2, x1:x2].mean())
+
+
+def cost_ms(image: np.ndarray, dets: Detections, candidates: Detections) -> list[float]:
+    """Milliseconds to compute the regions and pixelate them: the image as it is, and
+    scaled to fit 1920 x 1080 (a main-stream picture); then, for scale, the JPEG encoding
+    of that picture."""
+    out = []
+    h, w = image.shape[:2]
+    for k in (1.0, min(1920 / w, 1080 / h)):
+        img = cv2.resize(image, None, fx=k, fy=k) if k != 1 else image.copy()
+        d, c = (_scaled(x, k) for x in (dets, candidates))
+        t0 = time.perf_counter()
+        mask = face_mask(d, c)
+        pixelate(img, mask.regions, mask.keep)
+        out.append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    encode_jpeg(img)
+    out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def _scaled(d: Detections, k: float) -> Detections:
+    return Detections(d.xyxy * k, d.confidence, d.class_id)
 
 
 def main() -> int:
@@ -75,15 +144,17 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--model", default=None)
-    ap.add_argument("--per-source", type=int, default=150)
+    ap.add_argument("--per-source", type=int, default=120)
     ap.add_argument("--data", type=Path, default=SHARED)
+    ap.add_argument("--min-scores", default="0.1,0.05,0.02")
+    ap.add_argument("--identifiable", type=int, default=10, help="pixels (default 10)")
     args = ap.parse_args()
+    scores = [float(s) for s in args.min_scores.split(",")]
+    shipped = PrivacyConfig().min_score
     det = OnnxDetector(resolve_model(args.model), provider="cpu")
+    rules = ["previous", "geometry", *(f">= {s:g}{'*' if s == shipped else ''}" for s in scores)]
     print(f"model {det.card.name} {det.card.version}; test split (seed 0) of each set")
-    print(
-        f"{'source':<26} {'images':>6} {'faces':>6} {'clear: before':>14} "
-        f"{'heads only':>13} {'shipped':>13}"
-    )
+    print(f"faces clear (share) [clear of heads >= {args.identifiable} px]; area pixelated")
     for mapping_file in sorted(MAPPINGS.glob("*.yaml")):
         mapping = load_mapping(mapping_file)
         root = args.data / mapping.source
@@ -92,31 +163,55 @@ def main() -> int:
             continue
         samples = [s for s in read_dataset(root, mapping) if split_of(s.group, 0) == "test"]
         samples = samples[: args.per_source]
-        faces = clear_before = clear_old = clear_new = 0
+        faces = big = 0
+        clear = dict.fromkeys(rules, 0)
+        clear_big = dict.fromkeys(rules, 0)
+        area = dict.fromkeys(rules, 0.0)
+        ms: list[list[float]] = []
         for sample in samples:
             image = cv2.imread(str(sample.image))
             if image is None:
                 continue
             h, w = image.shape[:2]
-            dets = det.detect([image])[0]
-            before = before_this_change(dets)
-            old = face_regions(dets, persons=False)
-            new = face_regions(dets)
+            # one inference at the lowest score; the other columns are subsets of it
+            dets, lowest = detect_with_candidates(det, [image], min(scores))[0]
+            masks = {"previous": previous(dets), "geometry": face_mask(dets)}
+            for rule, s in zip(rules[2:], scores, strict=True):
+                masks[rule] = face_mask(dets, lowest[lowest.confidence >= s])
+            if min(scores) <= shipped:
+                ms.append(cost_ms(image, dets, lowest[lowest.confidence >= shipped]))
+            pixelated = {r: pixelated_mask(m, (h, w)) for r, m in masks.items()}
+            for r in rules:
+                area[r] += float(pixelated[r].mean())
             for label, box in zip(sample.labels, sample.boxes, strict=True):
                 if label not in ("head", "hardhat"):
                     continue
-                face = face_of(np.array(box) * [w, h, w, h])
+                b = np.array(box) * [w, h, w, h]
+                face = face_of(b)
                 faces += 1
-                clear_before += covered(face, before, (h, w)) < 0.5
-                clear_old += covered(face, old, (h, w)) < 0.5
-                clear_new += covered(face, new, (h, w)) < 0.5
+                identifiable = max(b[2] - b[0], b[3] - b[1]) >= args.identifiable
+                big += identifiable
+                for r in rules:
+                    is_clear = covered(face, pixelated[r]) < 0.5
+                    clear[r] += is_clear
+                    clear_big[r] += is_clear and identifiable
+        n = max(len(samples), 1)
         print(
-            f"{mapping.source:<26} {len(samples):6d} {faces:6d} "
-            f"{clear_before:5d} ({clear_before / max(faces, 1):5.1%}) "
-            f"{clear_old:5d} ({clear_old / max(faces, 1):5.1%}) "
-            f"{clear_new:5d} ({clear_new / max(faces, 1):5.1%})",
-            flush=True,
+            f"\n{mapping.source}: {len(samples)} images, {faces} faces ({big} >= "
+            f"{args.identifiable} px)"
         )
+        for r in rules:
+            print(
+                f"  {r:<10} {clear[r]:4d} ({clear[r] / max(faces, 1):5.1%}) "
+                f"[{clear_big[r]:3d}]  area {area[r] / n:5.1%}",
+                flush=True,
+            )
+        if ms:
+            a, b, jpeg = np.mean(ms, axis=0)
+            print(
+                f"  pixelation (shipped rule): {a:.2f} ms/image as is, {b:.2f} ms at 1080p "
+                f"(JPEG encoding at 1080p: {jpeg:.2f} ms)"
+            )
     return 0
 
 

@@ -15,7 +15,9 @@ from siteguard.models.registry import resolve_model
 from siteguard.pipeline.detections import Detections
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.evidence import annotate
+from siteguard.pipeline.labels import LABEL_LANGS
 from siteguard.pipeline.model_card import ModelCardError
+from siteguard.pipeline.privacy import detect_with_candidates
 from siteguard.pipeline.rules import RuleConfig, Violation, evaluate
 from siteguard.pipeline.sources import VideoFrame, count_frames, iter_frames
 from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP, with_tiles
@@ -63,6 +65,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_tiles_argument(p, " (default 1)")
     p.add_argument("--no-blur", action="store_true", help="do not pixelate faces in written images")
+    p.add_argument(
+        "--labels",
+        choices=LABEL_LANGS,
+        default="zh",
+        help="language of the box labels in written images (default zh: 人员, 安全帽...)",
+    )
     p.add_argument(
         "--provider",
         choices=["auto", "cpu", "cuda"],
@@ -166,7 +174,11 @@ def run(
                 failures += 1
                 print(f"error: {frame.error}", file=stderr)
                 continue
-            dets = detector.detect([frame.image], conf=args.conf)[0]
+            if writer and not args.no_blur:  # faces seen below the thresholds are pixelated
+                sighted = detect_with_candidates(detector, [frame.image], conf=args.conf)
+                dets, candidates = sighted[0]
+            else:
+                dets, candidates = detector.detect([frame.image], conf=args.conf)[0], None
             violations = evaluate(dets, rules)
             frames_done += 1
             if args.json:
@@ -179,9 +191,15 @@ def run(
                 if frame.frame_id is None or violations:
                     stdout.write(_summary_line(frame, dets, violations) + "\n")
             if writer:
-                writer.write(
-                    frame, annotate(frame.image, dets, violations, blur_faces=not args.no_blur)
+                picture = annotate(
+                    frame.image,
+                    dets,
+                    violations,
+                    blur_faces=not args.no_blur,
+                    candidates=candidates,
+                    lang=args.labels,
                 )
+                writer.write(frame, picture)
     progress.close()
     if writer:
         writer.close()

@@ -26,13 +26,8 @@ from siteguard.edge.main_stream import PICTURE_EVERY_S, ClipJob, MainStream, Pic
 from siteguard.edge.publisher import Publisher
 from siteguard.edge.rules import observations
 from siteguard.pipeline.detector import OnnxDetector
-from siteguard.pipeline.evidence import (
-    annotate,
-    blur_regions,
-    encode_jpeg,
-    face_regions,
-    scaled,
-)
+from siteguard.pipeline.evidence import annotate, encode_jpeg, scaled, scaled_detections
+from siteguard.pipeline.privacy import detect_with_candidates, obscure_faces
 from siteguard.pipeline.protection import (
     PROTECTION_CLASSES,
     ProtectionCheckConfig,
@@ -98,7 +93,8 @@ class CameraRunner:
         self.inference_cpu_s = 0.0  # this thread's CPU inside the detector (benchmarks)
         self.latency_ms: deque[float] = deque(maxlen=200)  # capture -> into the outbox
         self.frame_size = (1, 1)
-        self._last_view: tuple[Any, Any] | None = None  # the latest analysed frame, its boxes
+        # the latest analysed frame, its boxes and privacy candidates
+        self._last_view: tuple[Any, Any, Any] | None = None
         self._rate_mark = (time.monotonic(), 0, 0)
         tax = default_taxonomy()
         self._occluder_ids = [tax.id_of(n) for n in ("person", "hardhat", "head", "vest")]
@@ -170,7 +166,13 @@ class CameraRunner:
         w = self.worker
         with w.detector_lock:
             t0, c0 = time.perf_counter(), time.thread_time()
-            dets = self.detector.detect([frame.image])[0]
+            if w.config.evidence.blur_faces:  # people seen below the thresholds: pixelated
+                sighted = detect_with_candidates(
+                    self.detector, [frame.image], w.config.evidence.privacy.min_score
+                )
+                dets, candidates = sighted[0]
+            else:
+                dets, candidates = self.detector.detect([frame.image])[0], None
             self.inference_cpu_s += time.thread_time() - c0
         ms = (time.perf_counter() - t0) * 1000
         self.inference_ms = ms if not self.detected else 0.9 * self.inference_ms + 0.1 * ms
@@ -181,14 +183,17 @@ class CameraRunner:
         self.frame_size = (wd, h)
         gone = self._protection_gone(frame.image, dets)
         obs = observations(dets, violations, self.cfg.zones, w.config.zone_rules, (wd, h), gone)
-        self.recent.append(self._clip_frame(frame.image))
-        self._last_view = (frame.image, dets)
+        shown = frame.image
+        if candidates is not None:  # clips are stored evidence too: faces pixelated
+            shown = obscure_faces(frame.image.copy(), dets, candidates)
+        self.recent.append(self._clip_frame(shown))
+        self._last_view = (frame.image, dets, candidates)
         wall = datetime.fromtimestamp(frame.wall, UTC)
         events = self.lifecycle.observe(obs, frame.t, wall, (wd, h))
         out = []
         for ev in events:
             if ev.state is not EventState.END:
-                uri = self._evidence(ev, frame, dets, violations)
+                uri = self._evidence(ev, frame, dets, violations, candidates)
                 ev = ev.model_copy(update={"evidence_uri": uri, "evidence_missing": uri is None})
             w.publisher.send_event(ev)
             self.latency_ms.append((time.monotonic() - frame.t) * 1000)
@@ -196,18 +201,23 @@ class CameraRunner:
             out.append(ev)
         return out
 
-    def _evidence(self, ev: HazardEvent, frame: Frame, dets: Any, violations: Any) -> str | None:
+    def _evidence(
+        self, ev: HazardEvent, frame: Frame, dets: Any, violations: Any, candidates: Any = None
+    ) -> str | None:
         """The event message's picture (and the start's clip): from the main stream when
         the camera has a substream and the main stream can give it, else from the analysed
         frame. Returns the picture's URI (None: not stored)."""
-        store, blur = self.worker.evidence, self.worker.config.evidence.blur_faces
+        store, cfg = self.worker.evidence, self.worker.config.evidence
+        blur, lang = cfg.blur_faces, cfg.labels
         start = ev.state is EventState.START
         main, now = self.main, time.monotonic()
         if main is not None and (start or now - self._main_picture_t >= PICTURE_EVERY_S):
             h, w = frame.image.shape[:2]
 
             def render(image: Any, sx: float, sy: float) -> Any:
-                return annotate(image, *scaled(dets, violations, sx, sy), blur_faces=blur)
+                seen = None if candidates is None else scaled_detections(candidates, sx, sy)
+                d, v = scaled(dets, violations, sx, sy)
+                return annotate(image, d, v, blur_faces=blur, candidates=seen, lang=lang)
 
             picture = PictureJob(
                 ev.event_id,
@@ -215,7 +225,9 @@ class CameraRunner:
                 frame.t,
                 (w, h),
                 render,
-                lambda: annotate(frame.image, dets, violations, blur_faces=blur),
+                lambda: annotate(
+                    frame.image, dets, violations, blur, candidates=candidates, lang=lang
+                ),
             )
             if main.submit(picture):
                 self._main_picture_t = now
@@ -231,9 +243,8 @@ class CameraRunner:
                     if not main.submit(clip):
                         self._write_clip(ev.event_id)
                 return store.picture_uri(ev.event_id, ev.seq)
-        uri = store.save_snapshot(
-            ev.event_id, ev.seq, annotate(frame.image, dets, violations, blur_faces=blur)
-        )
+        still = annotate(frame.image, dets, violations, blur, candidates=candidates, lang=lang)
+        uri = store.save_snapshot(ev.event_id, ev.seq, still)
         if start:
             self._write_clip(ev.event_id)
         return uri
@@ -304,10 +315,10 @@ class CameraRunner:
         view = self._last_view
         if view is None:
             return None
-        image, dets = view
+        image, dets, candidates = view
         evidence = self.worker.config.evidence
         if evidence.blur_faces:
-            image = blur_regions(image.copy(), face_regions(dets))
+            image = obscure_faces(image.copy(), dets, candidates)
         return encode_jpeg(image, evidence.jpeg_quality)
 
     def rates(self) -> tuple[float, float]:

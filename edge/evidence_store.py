@@ -20,6 +20,8 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from siteguard.edge.clip_encoder import write_h264
+from siteguard.pipeline.labels import LabelLang
+from siteguard.pipeline.privacy import PrivacyConfig
 
 log = logging.getLogger(__name__)
 CLIP_NAME = "clip.mp4"
@@ -32,6 +34,11 @@ class EvidenceConfig(BaseModel):
         "http://127.0.0.1:8090/evidence", description="URL prefix the API fetches evidence from"
     )
     blur_faces: bool = Field(True, description="Pixelate faces in stored evidence (privacy)")
+    privacy: PrivacyConfig = Field(
+        default_factory=PrivacyConfig,
+        description="People and heads pixelated though found below the operating thresholds",
+    )
+    labels: LabelLang = Field("zh", description="Language of the box labels on pictures")
     jpeg_quality: int = Field(85, ge=30, le=100)
     clip_seconds: float = Field(
         8.0, ge=0, description="Seconds of analysed frames before the start"

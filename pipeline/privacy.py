@@ -1,0 +1,231 @@
+"""Workers' faces in evidence pictures: where they are, and pixelating them.
+
+Privacy needs recall, not precision. What is detected and reported keeps the model's
+operating thresholds; what is pixelated also takes the people, bare heads and hard hats the
+model saw with far less confidence (down to `PrivacyConfig.min_score`), from the same
+inference. A spurious box costs a pixelated patch of scaffold; a missed face is a worker
+shown in the evidence (bench/privacy.py counts them on the labelled test splits).
+
+What stays clear is the evidence: the top of each reported bare head (the hair that shows
+there is no helmet) and the shell of each reported hard hat.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from siteguard.pipeline.detections import Detections
+from siteguard.pipeline.model_card import ModelCard
+from siteguard.pipeline.taxonomy import default_taxonomy
+
+Image = npt.NDArray[np.uint8]
+Boxes = npt.NDArray[np.float32]
+
+FACE_CLASSES = ("person", "head", "hardhat")
+HEAD_KEEP_TOP = 0.3  # the top of a bare-head box stays visible: the evidence
+HAT_KEEP_TOP = 0.4  # the shell of a hard hat
+SIDE_MARGIN = 0.2  # detected boxes are a few pixels off at the sides
+BAND_BELOW = 0.9  # the face under a flat box (a shell, the top of a head), x its width
+BLOCKS_ACROSS = 8  # at most this many pixelation blocks along a region's longer side
+MIN_BLOCK_PX = 8
+
+
+class PrivacyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_score: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="People, bare heads and hard hats found at this score or more are "
+        "pixelated in evidence (what is reported keeps the operating thresholds)",
+    )
+
+
+class Detector(Protocol):
+    """What `detect_with_candidates` needs: an `OnnxDetector` or a `TiledDetector`."""
+
+    @property
+    def card(self) -> ModelCard: ...
+
+    def detect(
+        self, frames: Sequence[npt.NDArray[np.uint8]], conf: float | None = None
+    ) -> list[Detections]: ...
+
+
+def detect_with_candidates(
+    detector: Detector,
+    frames: Sequence[npt.NDArray[np.uint8]],
+    min_score: float = PrivacyConfig().min_score,
+    conf: float | None = None,
+) -> list[tuple[Detections, Detections]]:
+    """One inference per frame -> (what is reported, the privacy candidates).
+
+    The reported detections are exactly what ``detector.detect(frames, conf)`` returns
+    (greedy class-aware NMS never lets a lower score suppress a higher one, so decoding at
+    a lower floor and filtering afterwards keeps the same boxes); the candidates are the
+    people, bare heads and hard hats at ``min_score`` or more."""
+    card = detector.card
+    tax = default_taxonomy()
+    thresholds = {tax.id_of(c): card.threshold_for(c) for c in card.classes}
+    operating = min(thresholds.values()) if conf is None else conf
+    face_ids = [tax.id_of(n) for n in FACE_CLASSES]
+    out = []
+    for d in detector.detect(frames, conf=min(min_score, operating)):
+        if conf is None:
+            needed = np.array([thresholds[int(c)] for c in d.class_id], np.float32)
+        else:
+            needed = np.full(len(d), conf, np.float32)
+        reported = d[d.confidence >= needed.reshape(-1)]
+        candidates = d[np.isin(d.class_id, face_ids) & (d.confidence >= min_score)]
+        out.append((reported, candidates))
+    return out
+
+
+@dataclass(frozen=True)
+class FaceMask:
+    """Regions to pixelate and, inside them, the evidence left clear (xyxy rows)."""
+
+    regions: Boxes
+    keep: Boxes
+
+
+def face_mask(
+    dets: Detections, candidates: Detections | None = None, persons: bool = True
+) -> FaceMask:
+    """Where faces may be: in and under every bare head and hard hat, reported or
+    candidate, and (with ``persons``) the head end of every person whose head is not
+    boxed by a reported head or hard hat."""
+    tax = default_taxonomy()
+    head, hat, person = (tax.id_of(n) for n in ("head", "hardhat", "person"))
+    seen = dets if candidates is None else Detections.concat([dets, candidates])
+    reported_heads = dets.xyxy[dets.class_id == head]
+    reported_hats = dets.xyxy[dets.class_id == hat]
+    parts = [
+        face_of(seen.xyxy[seen.class_id == head], HEAD_KEEP_TOP),
+        face_of(seen.xyxy[seen.class_id == hat], HAT_KEEP_TOP),
+    ]
+    if persons:
+        boxed = np.concatenate([reported_heads, reported_hats]).reshape(-1, 4)
+        parts.append(person_heads(seen.xyxy[seen.class_id == person], boxed))
+    return FaceMask(np.concatenate(parts).reshape(-1, 4), _top_of(reported_heads, HEAD_KEEP_TOP))
+
+
+def face_of(boxes: Boxes, keep_top: float) -> Boxes:
+    """The face in or under head/hard-hat boxes. Training sets draw them two ways: a box
+    that holds the face (its top ``keep_top`` is the hat or the hair) and a flatter one
+    that is the shell or the top of the head, the face in a band under it about as tall as
+    the box is wide; a detected box may follow either, so both are covered: from
+    ``keep_top`` down through the box and the band under it, with a margin at the sides."""
+    out = boxes.astype(np.float32).reshape(-1, 4).copy()
+    w, h = out[:, 2] - out[:, 0], out[:, 3] - out[:, 1]
+    out[:, 0] -= SIDE_MARGIN * w
+    out[:, 2] += SIDE_MARGIN * w
+    out[:, 1] += keep_top * h
+    out[:, 3] += BAND_BELOW * w
+    return out
+
+
+def person_heads(people: Boxes, boxed: Boxes) -> Boxes:
+    """The head end of each person box without a reported head or hard hat in it: the
+    top 30 % of a standing person, the top half of a crouching or cut-off one, a tenth of
+    its width beyond each side (a turned head, a loose box)."""
+    out = []
+    cx, cy = (boxed[:, 0] + boxed[:, 2]) / 2, (boxed[:, 1] + boxed[:, 3]) / 2
+    for x1, y1, x2, y2 in people:
+        w, h = x2 - x1, y2 - y1
+        top = y1 + (0.3 if h > 1.6 * w else 0.5) * h
+        if np.any((cx >= x1) & (cx <= x2) & (cy >= y1) & (cy <= top)):
+            continue  # its head is boxed: that box's face region covers it
+        out.append((x1 - 0.1 * w, y1, x2 + 0.1 * w, top))
+    return np.array(out, np.float32).reshape(-1, 4)
+
+
+def _top_of(boxes: Boxes, share: float) -> Boxes:
+    out = boxes.astype(np.float32).reshape(-1, 4).copy()
+    out[:, 3] = out[:, 1] + share * (out[:, 3] - out[:, 1])
+    return out
+
+
+def pixelate(image: Image, regions: Boxes, keep: Boxes | None = None) -> Image:
+    """Pixelate each region in place, except the ``keep`` rows inside them. Blocks grow
+    with the region (at most `BLOCKS_ACROSS` along its longer side, at least
+    `MIN_BLOCK_PX`): a large face gets as few blocks as a small one, and coarse blocks
+    cannot be sharpened back. A region inside another one with blocks as coarse is
+    skipped (the same head is often a person's top, a bare head and a hard hat at low
+    scores)."""
+    h, w = image.shape[:2]
+    kept = [(s, image[s].copy()) for s in _slices(keep, w, h)] if keep is not None else []
+    rects = [(ys, xs) for ys, xs in _slices(regions, w, h) if _side(ys) >= 2 <= _side(xs)]
+    blocks = [
+        max(MIN_BLOCK_PX, math.ceil(max(_side(ys), _side(xs)) / BLOCKS_ACROSS)) for ys, xs in rects
+    ]
+    for i in _outermost(rects, blocks):
+        block = blocks[i]
+        ys, xs = (_whole_blocks(s, block, n) for s, n in zip(rects[i], (h, w), strict=True))
+        rh, rw = _side(ys), _side(xs)
+        small = cv2.resize(  # whole blocks: OpenCV's fast integer-factor path
+            image[ys, xs],
+            (max(1, round(rw / block)), max(1, round(rh / block))),
+            interpolation=cv2.INTER_AREA,
+        )
+        image[ys, xs] = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_NEAREST)
+    for s, pixels in kept:
+        image[s] = pixels
+    return image
+
+
+def _side(s: slice) -> int:
+    return int(s.stop - s.start)
+
+
+def _whole_blocks(s: slice, block: int, limit: int) -> slice:
+    """``s`` grown to a whole number of blocks, moved back inside ``limit`` if need be
+    (a picture smaller than that keeps its size)."""
+    size = math.ceil(_side(s) / block) * block
+    start = max(0, min(int(s.start), limit - size))
+    return slice(start, min(limit, start + size))
+
+
+def _outermost(rects: list[tuple[slice, slice]], blocks: list[int]) -> list[int]:
+    """Indices of the regions not inside another region with blocks at least as coarse
+    (of two equal ones, the first)."""
+    if not rects:
+        return []
+    b = np.array([(xs.start, ys.start, xs.stop, ys.stop) for ys, xs in rects])
+    coarse = np.array(blocks)
+    inside = (
+        (b[:, None, 0] >= b[None, :, 0])
+        & (b[:, None, 1] >= b[None, :, 1])
+        & (b[:, None, 2] <= b[None, :, 2])
+        & (b[:, None, 3] <= b[None, :, 3])
+        & (coarse[:, None] <= coarse[None, :])
+    )
+    n = len(rects)
+    equal = (b[:, None, :] == b[None, :, :]).all(axis=2) & (coarse[:, None] == coarse[None, :])
+    later = np.arange(n)[:, None] > np.arange(n)[None, :]
+    inside &= ~equal | later  # of two equal regions keep the first
+    np.fill_diagonal(inside, False)
+    return [i for i in range(n) if not inside[i].any()]
+
+
+def obscure_faces(image: Image, dets: Detections, candidates: Detections | None = None) -> Image:
+    """Pixelate the faces of ``dets`` and ``candidates`` in ``image`` (in place)."""
+    mask = face_mask(dets, candidates)
+    return pixelate(image, mask.regions, mask.keep)
+
+
+def _slices(boxes: Boxes, w: int, h: int) -> list[tuple[slice, slice]]:
+    out = []
+    for x1, y1, x2, y2 in np.round(np.asarray(boxes).reshape(-1, 4)).astype(int):
+        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+        if x2 > x1 and y2 > y1:
+            out.append((slice(y1, y2), slice(x1, x2)))
+    return out

@@ -1,0 +1,190 @@
+"""Privacy in evidence: faces seen below the operating thresholds are pixelated too, what
+is detected and reported does not change, the evidence (the top of a bare head) stays
+clear, and every labelled face on the real fixture photos ends up pixelated."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from siteguard.models.registry import default_model_path
+from siteguard.pipeline.decode import OutputKind
+from siteguard.pipeline.detections import Detections
+from siteguard.pipeline.detector import OnnxDetector
+from siteguard.pipeline.evidence import annotate
+from siteguard.pipeline.privacy import (
+    PrivacyConfig,
+    detect_with_candidates,
+    face_mask,
+    obscure_faces,
+    pixelate,
+)
+from siteguard.pipeline.rules import evaluate
+from siteguard.pipeline.taxonomy import default_taxonomy
+from siteguard.pipeline.tiling import TiledDetector
+from tests.support.onnx_factory import make_model, raw_prediction
+
+TAX = default_taxonomy()
+PERSON, HEAD, HAT = (TAX.id_of(n) for n in ("person", "head", "hardhat"))
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "images"
+
+
+def detail(a):
+    return float(np.abs(np.diff(a.astype(np.int16), axis=1)).mean())
+
+
+def texture(h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def faint_person_model(tmp_path):
+    """64x64 input: a confident person with a bare head, and a second person the model
+    sees at 0.12 only (below the card's 0.25 operating threshold)."""
+    pred = raw_prediction(
+        [(16, 36, 16, 48), (16, 16, 8, 8), (48, 36, 16, 48)],
+        [[0.9, 0.0], [0.0, 0.8], [0.12, 0.0]],
+    )
+    return OnnxDetector(
+        make_model(tmp_path / "faint.onnx", pred, OutputKind.RAW, ["person", "head"])
+    )
+
+
+def test_a_person_below_the_threshold_is_pixelated_but_not_reported(faint_person_model):
+    frame = texture(128, 128)
+    plain = faint_person_model.detect([frame])[0]
+    [(reported, candidates)] = detect_with_candidates(faint_person_model, [frame])
+    # what is detected and reported is exactly what the detector reports alone
+    np.testing.assert_array_equal(reported.xyxy, plain.xyxy)
+    np.testing.assert_array_equal(reported.confidence, plain.confidence)
+    np.testing.assert_array_equal(reported.class_id, plain.class_id)
+    assert len(plain) == 2 and 0.12 not in np.round(plain.confidence, 2)
+    assert [v.to_record() for v in evaluate(reported)] == [v.to_record() for v in evaluate(plain)]
+    assert sorted(np.round(candidates.confidence, 2)) == [0.12, 0.8, 0.9]
+    faint_head = (slice(26, 44), slice(84, 108))  # the top of the faint person (x 80-112)
+    shown = annotate(frame, plain, blur_faces=True)
+    hidden = annotate(frame, reported, candidates=candidates, blur_faces=True)
+    assert detail(shown[faint_head]) > detail(frame[faint_head]) / 2  # before: clear
+    assert detail(hidden[faint_head]) < detail(frame[faint_head]) / 3
+    legs = (slice(90, 118), slice(84, 108))
+    assert detail(hidden[legs]) > detail(frame[legs]) / 2  # only its head end
+
+
+def test_an_explicit_conf_is_what_is_reported(faint_person_model):
+    frame = texture(128, 128)
+    [(reported, _)] = detect_with_candidates(faint_person_model, [frame], conf=0.1)
+    assert sorted(np.round(reported.confidence, 2)) == [0.12, 0.8, 0.9]
+    [(reported, candidates)] = detect_with_candidates(faint_person_model, [frame], 0.5, conf=0.85)
+    assert reported.confidence.tolist() == pytest.approx([0.9])
+    assert sorted(candidates.confidence.tolist()) == pytest.approx([0.8, 0.9])
+
+
+def test_a_face_is_covered_whichever_way_the_box_was_drawn():
+    """A flat box (a shell, the top of a head) has the face under it; a tall one holds
+    it: both are covered, with a margin at the sides, and the top stays clear."""
+    shell = Detections(np.array([[100, 100, 160, 120]]), np.array([0.9]), np.array([HAT]))
+    [[x1, y1, x2, y2]] = face_mask(shell).regions
+    assert y1 == pytest.approx(108) and y2 >= 120 + 0.8 * 60 and x1 < 100 and x2 > 160
+    head = Detections(np.array([[100, 100, 140, 150]]), np.array([0.9]), np.array([HEAD]))
+    mask = face_mask(head)
+    [[x1, y1, x2, y2]] = mask.regions
+    assert y1 == pytest.approx(115) and y2 >= 150 and x1 < 100 and x2 > 140
+    np.testing.assert_allclose(mask.keep, [[100, 100, 140, 115]])  # the hair: evidence
+
+
+def test_the_top_of_a_reported_bare_head_stays_clear_under_other_regions():
+    """At low scores the same head is often also a 'hard hat' and a person's top: their
+    regions reach over the bare head's top, which is the violation's evidence."""
+    img = texture(300, 300, 2)
+    reported = Detections(np.array([[120, 60, 170, 120]]), np.array([0.8]), np.array([HEAD]))
+    candidates = Detections(  # a 'hard hat' on it and a person whose top reaches its hair
+        np.array([[118, 50, 172, 110], [115, 55, 175, 165]]),
+        np.array([0.1, 0.05]),
+        np.array([HAT, PERSON]),
+    )
+    out = obscure_faces(img.copy(), reported, candidates)
+    hair = (slice(61, 77), slice(121, 169))
+    np.testing.assert_array_equal(out[hair], img[hair])
+    face = (slice(85, 118), slice(122, 168))
+    assert detail(out[face]) < detail(img[face]) / 3
+
+
+def test_blocks_grow_with_the_region():
+    """A big face gets as few blocks as a small one: at most 8 along its longer side."""
+    img = texture(400, 400, 3)
+    out = pixelate(img.copy(), np.array([[0, 0, 320, 320]], np.float32))
+    row = out[100, :320].astype(int)
+    changes = int((np.abs(np.diff(row, axis=0)).sum(axis=1) > 0).sum())
+    assert changes <= 8
+    small = pixelate(img.copy(), np.array([[0, 0, 32, 32]], np.float32))
+    assert len(np.unique(small[:32, :32].reshape(-1, 3), axis=0)) <= 16  # 8 px blocks
+
+
+def test_the_privacy_threshold_is_validated():
+    assert PrivacyConfig().min_score == pytest.approx(0.02)
+    with pytest.raises(ValidationError):
+        PrivacyConfig(min_score=1.5)
+    with pytest.raises(ValidationError):
+        PrivacyConfig(unknown=1)
+
+
+# the fixture photos' label files: source class ids of bare heads and hard hats
+FACE_LABELS = {"hhw": (0, 1), "css": (0, 2)}
+
+
+def labelled_faces(image_path, w, h):
+    """Each labelled head's face, placed by the box convention (bench/privacy.py): in
+    the lower 55 % of a box at least as tall as wide, else the band under it."""
+    for line in image_path.with_suffix(".txt").read_text().splitlines():
+        k, cx, cy, bw, bh = map(float, line.split())
+        if int(k) not in FACE_LABELS[image_path.name[:3]]:
+            continue
+        x1, y1, x2, y2 = (cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h
+        if y2 - y1 >= x2 - x1:
+            yield x1, y1 + 0.45 * (y2 - y1), x2, y2
+        else:
+            yield x1, y2, x2, y2 + 0.8 * (x2 - x1)
+
+
+def share_pixelated(face, mask, w, h):
+    pixelated = np.zeros((h, w), bool)
+    for rows, value in ((mask.regions, True), (mask.keep, False)):
+        for x1, y1, x2, y2 in np.clip(np.round(rows), 0, [w, h, w, h]).astype(int):
+            pixelated[y1:y2, x1:x2] = value
+    x1, y1, x2, y2 = np.clip(np.round(face), 0, [w, h, w, h]).astype(int)
+    return 1.0 if x2 <= x1 or y2 <= y1 else float(pixelated[y1:y2, x1:x2].mean())
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return OnnxDetector(default_model_path(), provider="cpu")
+
+
+def test_every_labelled_face_on_the_fixture_photos_is_pixelated(shipped):
+    """The shipped model and rule on six held-out site photos (35 labelled heads): each
+    face is at least half pixelated, and what is reported is what detect() reports."""
+    faces = 0
+    for path in sorted(FIXTURES.glob("*.jpg")):
+        image = cv2.imread(str(path))
+        h, w = image.shape[:2]
+        [(reported, candidates)] = detect_with_candidates(shipped, [image])
+        plain = shipped.detect([image])[0]
+        np.testing.assert_array_equal(reported.xyxy, plain.xyxy)
+        np.testing.assert_array_equal(reported.class_id, plain.class_id)
+        mask = face_mask(reported, candidates)
+        for face in labelled_faces(path, w, h):
+            faces += 1
+            assert share_pixelated(face, mask, w, h) >= 0.5, (path.name, face)
+    assert faces == 35
+
+
+def test_tiled_detection_reports_the_same_with_candidates(shipped):
+    image = cv2.imread(str(FIXTURES / "hhw-000011.jpg"))
+    tiled = TiledDetector(shipped, 2)
+    [(reported, candidates)] = detect_with_candidates(tiled, [image])
+    plain = tiled.detect([image])[0]
+    np.testing.assert_array_equal(reported.xyxy, plain.xyxy)
+    np.testing.assert_array_equal(reported.confidence, plain.confidence)
+    assert len(candidates) > len(plain.of_class("person", "head", "hardhat"))
