@@ -28,6 +28,8 @@ from siteguard.api.errors import DomainError
 from siteguard.api.hazards.routes import router as hazard_router
 from siteguard.api.intake.routes import router as intake_router
 from siteguard.api.notices.routes import router as notice_router
+from siteguard.api.overview.routes import router as overview_router
+from siteguard.api.platform.robot_link_routes import router as robot_links_router
 from siteguard.api.risk.routes import router as insurer_router
 from siteguard.api.services import Services
 from siteguard.api.settings import ApiSettings
@@ -76,6 +78,8 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
         notice_router,
         insurer_router,
         regulator_router,
+        overview_router,
+        robot_links_router,
         console_router,
     ):
         app.include_router(router)

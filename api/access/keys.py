@@ -42,6 +42,8 @@ ROLES: tuple[str, ...] = ("admin", "inspector", "contractor", "regulator", "insu
 # cameras and zones (edge/zone_sync.py). Everything else (hazards, notices with the
 # responsible person's phone, projects, insurer and regulator views, dead letters) is
 # refused: a key copied off a site box must not read the office's records.
+# the roles of people (every role but an edge box's key); admin passes every `require`
+PEOPLE = ("regulator", "inspector", "insurer", "contractor")
 EDGE_ROUTES = frozenset({("POST", "/api/v1/events"), ("GET", "/api/v1/projects/{site_id}/cameras")})
 
 

@@ -1,11 +1,13 @@
-"""The regulator's alerts: major hazards and escalations of overdue notices, in scope.
+"""Alerts (告警): major hazards and escalations of overdue notices, in the caller's scope.
 
-`alerts` is the plain feed (`GET /api/v1/regulator/alerts`). The alerts view
-(`alert_page`, the console page and `GET /api/v1/alerts`) filters by project, hazard type,
-level, escalation and the caller's 已阅 marks, counts each filter's values under the other
-filters, and pages. An alert is named by its kind and its hazard's id (a hazard has at
-most one of each kind). Read marks (`mark_read`) are per reader: another regulator's
-marks change nothing of yours.
+`alerts` is the regulator's plain feed (`GET /api/v1/regulator/alerts`). The alerts view
+(`alert_page`: the console's 告警中心 and `GET /api/v1/alerts`) is every role's, each in its
+own scope (a contractor's sites, an insurer's or inspector's insured projects, a
+regulator's jurisdiction). It filters by project, camera, hazard type, level, the hazard's
+state, escalation, the caller's 已阅 marks and a range of China-time days, counts each
+filter's values under the other filters, and pages. An alert is named by its kind and its
+hazard's id (a hazard has at most one of each kind). Read marks (`mark_read`) are per
+reader: another reader's marks change nothing of yours.
 
 Live arrivals (`arrivals`) follow the push outbox: the transaction that makes an alert (a
 hazard becoming major, an escalation) enqueues its push, so the outbox's ids order every
@@ -17,17 +19,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from siteguard.api.access.keys import Principal, scope_filter
-from siteguard.api.errors import Conflict, NotFound
+from siteguard.api.access.keys import PEOPLE, Principal, scope_filter
+from siteguard.api.errors import Conflict, Invalid, NotFound
 from siteguard.api.hazards.views import hazard_summary
-from siteguard.api.store.clock import iso, now_naive, utc_naive
+from siteguard.api.store.clock import china_day, iso, now_naive, utc_naive
 from siteguard.api.store.tables import (
     AlertReadRow,
     EscalationRow,
@@ -97,22 +99,46 @@ ALERT_PUSHES = {"alert.major_hazard": "major_hazard", "hazard.escalated": "escal
 PUSH_KEY = re.compile(r"^hazard:(\d+):(major|escalated)$")
 PER_PAGE = 25
 LOOKBACK = 100  # alert pushes looked at again by `arrivals` (late commits)
-FACETS = ("site", "hazard_type", "level", "escalated", "read")
+FACETS = ("site", "camera", "hazard_type", "level", "status", "escalated", "read")
 
 
 @dataclass(frozen=True)
 class AlertFilter:
-    """The alerts view's filters ("" = any): a project, a hazard type, a level, escalation
-    alerts only ("yes") or major-hazard alerts only ("no"), read or unread by the caller."""
+    """The alerts view's filters ("" = any): a project, a camera, a hazard type, a level, the
+    hazard's state, escalation alerts only ("yes") or major-hazard alerts only ("no"), read
+    or unread by the caller, and the China-time days ``since`` .. ``until`` (YYYY-MM-DD,
+    both included) the alert arrived in."""
 
     site: str = ""
     hazard_type: str = ""
     level: str = ""
     escalated: str = ""
     read: str = ""
+    camera: str = ""
+    status: str = ""
+    since: str = ""
+    until: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            day = getattr(self, name)
+            if day:
+                try:
+                    date.fromisoformat(day)
+                except ValueError:
+                    raise Invalid(f"{name}: not a date: {day!r} (YYYY-MM-DD)") from None
+        if self.since and self.until and self.since > self.until:
+            raise Invalid(f"since {self.since} is after until {self.until}")
 
     def query(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v}
+
+    def in_days(self, at: datetime) -> bool:
+        """Whether a UTC time falls on the chosen China-time days."""
+        if not (self.since or self.until):
+            return True
+        day = china_day(at)
+        return (not self.since or day >= self.since) and (not self.until or day <= self.until)
 
 
 @dataclass
@@ -127,6 +153,8 @@ class Alert:
     jurisdiction: str
     hazard_type: str
     level: str
+    camera: str = ""
+    status: str = ""
     read_at: datetime | None = None
     hazard: HazardRow | None = None
 
@@ -144,7 +172,7 @@ class Alert:
         return str(getattr(self, name))
 
     def matches(self, f: AlertFilter, skip: str = "") -> bool:
-        return all(
+        return f.in_days(self.at) and all(
             not getattr(f, name) or self.facet(name) == getattr(f, name)
             for name in FACETS
             if name != skip
@@ -184,6 +212,8 @@ def alert_index(s: Session, who: Principal, hazard_ids: list[int] | None = None)
         ProjectRow.jurisdiction,
         HazardRow.hazard_type,
         HazardRow.level,
+        HazardRow.camera_id,
+        HazardRow.status,
     )
 
     def scoped(q: Any) -> Any:
@@ -206,9 +236,9 @@ def alert_index(s: Session, who: Principal, hazard_ids: list[int] | None = None)
         reads_q = reads_q.where(AlertReadRow.hazard_id.in_(hazard_ids))
     reads = {(k, h): at for k, h, at in s.execute(reads_q)}
     out = [
-        Alert(kind, hid, at, site, name, jur, htype, level, reads.get((kind, hid)))
+        Alert(kind, hid, at, site, name, jur, htype, level, cam, st, reads.get((kind, hid)))
         for kind, rows in (("major_hazard", majors), ("escalation", escalated))
-        for at, hid, site, name, jur, htype, level in rows
+        for at, hid, site, name, jur, htype, level, cam, st in rows
     ]
     out.sort(key=lambda a: (a.at, a.kind == "escalation", a.hazard_id), reverse=True)
     return out
@@ -237,7 +267,7 @@ def alert_page(
     s: Session, who: Principal, f: AlertFilter, page: int = 1, per_page: int = PER_PAGE
 ) -> AlertPage:
     """One page of the caller's alerts under the filters, with the counts."""
-    who.require("regulator")
+    who.require(*PEOPLE)
     cursor = alert_cursor(s)  # first: an alert arriving meanwhile comes live, not lost
     index = alert_index(s, who)
     chosen = [a for a in index if a.matches(f)]
@@ -345,7 +375,7 @@ def mark_read(
 ) -> int:
     """已阅: mark these alerts (kind, hazard id) read by the caller; how many were newly
     marked. Each must be an alert the caller may see (else NotFound, nothing marked)."""
-    who.require("regulator")
+    who.require(*PEOPLE)
     wanted = set(alerts)
     for kind, _hid in wanted:
         if kind not in KINDS:

@@ -135,7 +135,8 @@ Choice = Annotated[str, Query(max_length=64)]
 
 @router.get(
     "/api/v1/alerts",
-    summary="The alerts view: filtered, counted per filter value, one page (regulator, admin)",
+    summary="The alerts view (告警中心): filtered, counted per filter value, one page (every "
+    "role but edge, each in its own scope)",
     response_model=AlertListOut,
 )
 def alerts_view(
@@ -146,9 +147,14 @@ def alerts_view(
     level: Choice = "",
     escalated: Annotated[str, Query(pattern=r"^(yes|no)?$")] = "",
     read: Annotated[str, Query(pattern=r"^(read|unread)?$")] = "",
+    camera: Choice = "",
+    status: Choice = "",
+    since: Annotated[str, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = "",
+    until: Annotated[str, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> dict[str, Any]:
-    f = AlertFilter(site, hazard_type, level, escalated, read)
+    """``since`` / ``until``: China-time days (both included) the alerts arrived in."""
+    f = AlertFilter(site, hazard_type, level, escalated, read, camera, status, since, until)
     p = alert_page(db, who, f, page)
     return {
         "alerts": [alert_json(a, p) for a in p.alerts],
@@ -164,7 +170,7 @@ def alerts_view(
 
 @router.post(
     "/api/v1/alerts/{kind}/{hazard_id}/read",
-    summary="已阅: mark one alert read by the caller (regulator, admin)",
+    summary="已阅: mark one alert read by the caller (every role but edge)",
     response_model=ReadOut,
 )
 def alert_read(
@@ -179,7 +185,7 @@ def alert_read(
 
 @router.post(
     "/api/v1/alerts/read",
-    summary="已阅: mark several alerts read by the caller, e.g. a page (regulator, admin)",
+    summary="已阅: mark several alerts read by the caller, e.g. a page (every role but edge)",
     response_model=ReadOut,
 )
 def alerts_read(sessions: Sessions, who: Caller, body: ReadManyIn) -> dict[str, int]:

@@ -1,17 +1,20 @@
-"""Console: the regulator's alerts, with filters, counts, pages and evidence thumbnails,
-已阅 marks, 督办, and alerts arriving live.
+"""Console: the alarm centre (告警中心) of every role, each in its own scope: major hazards
+and escalations with filters (project, camera, type, level, state, kind, 已阅, days),
+counts, pages and evidence thumbnails, 已阅 marks, alerts arriving live with a banner and a
+sound for a new major hazard, and, for regulators, 督办 and the way to the bulletin.
 
 Live arrival is plain server-sent events: the page opens an ``EventSource`` on
 ``/console/alerts/stream``, which polls the database every `POLL_S` seconds for alerts
 after the page's cursor (the push outbox id of the newest alert it showed) and sends each
-new one as a rendered row. Why SSE rather than a fetch-poll: one request per open page
-instead of one every 2 s (the login is looked up once per poll in the same thread call,
-not once per request with its cookie and CSRF handling), the browser reconnects by itself
-and resends the last event id (``Last-Event-ID``), and no client code keeps a cursor. Why
-the database rather than a message bus: with two API replicas behind a balancer, the
-replica holding the stream is rarely the one that stored the alert, but both read the
-same database. A stream ends after `STREAM_S` (the browser reconnects), so a revoked key or
-an expired session stops it within a poll.
+new one as a rendered row. Why SSE rather than a fetch-poll or a library such as htmx: one
+request per open page instead of one every 2 s (the login is looked up once per poll in the
+same thread call, not once per request with its cookie and CSRF handling), the browser
+reconnects by itself and resends the last event id (``Last-Event-ID``), no client code
+keeps a cursor, and the page's dozen lines of script need no vendored dependency. Why the
+database rather than a message bus: with two API replicas behind a balancer, the replica
+holding the stream is rarely the one that stored the alert, but both read the same
+database. A stream ends after `STREAM_S` (the browser reconnects), so a revoked key or an
+expired session stops it within a poll.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from siteguard.api.access.keys import Principal, visible_projects
+from siteguard.api.access.keys import PEOPLE, Principal, visible_projects
 from siteguard.api.bulletin.alerts import (
     Alert,
     AlertFilter,
@@ -44,6 +47,7 @@ from siteguard.api.console.text import translator
 from siteguard.api.deps import RecordId, Sessions, console_login, get_services
 from siteguard.api.documents.html import templates
 from siteguard.api.errors import DomainError, Forbidden, Invalid
+from siteguard.api.statuses import HazardStatus
 from siteguard.api.store.clock import CHINA, china_text
 from siteguard.contract.hazards import HazardType, hazard_name
 
@@ -52,23 +56,74 @@ POLL_S = 2.0
 STREAM_S = 300.0
 Pick = Annotated[str, Query(max_length=64)]
 PickForm = Annotated[str, Form(max_length=64)]
+Day = Annotated[str, Query(max_length=10)]
+DayForm = Annotated[str, Form(max_length=10)]
 
 
-def _regulator(request: Request) -> tuple[Principal, str]:
+def _reader(request: Request) -> tuple[Principal, str]:
     who, csrf = login(request)
-    if who.role not in ("regulator", "admin"):
-        raise Forbidden("regulators only")
+    if who.role not in PEOPLE and who.role != "admin":
+        raise Forbidden(f"role {who.role} has no alarm centre")
     return who, csrf
 
 
-def _filter(site: str, hazard_type: str, level: str, escalated: str, read: str) -> AlertFilter:
+def _filter(
+    site: str,
+    hazard_type: str,
+    level: str,
+    escalated: str,
+    read: str,
+    camera: str,
+    status: str,
+    since: str,
+    until: str,
+) -> AlertFilter:
     return AlertFilter(
         site,
         hazard_type,
         level,
         escalated if escalated in ("yes", "no") else "",
         read if read in ("read", "unread") else "",
+        camera,
+        status,
+        since,
+        until,
     )
+
+
+def query_filter(
+    site: Pick = "",
+    hazard_type: Pick = "",
+    level: Pick = "",
+    escalated: Pick = "",
+    read: Pick = "",
+    camera: Pick = "",
+    status: Pick = "",
+    since: Day = "",
+    until: Day = "",
+) -> AlertFilter:
+    """The page's filters from its query string."""
+    return _filter(site, hazard_type, level, escalated, read, camera, status, since, until)
+
+
+def form_filter(
+    site: PickForm = "",
+    hazard_type: PickForm = "",
+    level: PickForm = "",
+    escalated: PickForm = "",
+    read: PickForm = "",
+    camera: PickForm = "",
+    status: PickForm = "",
+    since: DayForm = "",
+    until: DayForm = "",
+) -> AlertFilter:
+    """The filters a form posts back (to return to the same view)."""
+    return _filter(site, hazard_type, level, escalated, read, camera, status, since, until)
+
+
+QueryFilter = Annotated[AlertFilter, Depends(query_filter)]
+FormFilter = Annotated[AlertFilter, Depends(form_filter)]
+PageForm = Annotated[int, Form(ge=1, le=100_000)]
 
 
 def row_view(a: Alert, p: AlertPage, names: dict[str, str]) -> dict[str, Any]:
@@ -101,15 +156,10 @@ def _names(request: Request) -> dict[str, str]:
 def alerts_page(
     request: Request,
     sessions: Sessions,
-    site: Pick = "",
-    hazard_type: Pick = "",
-    level: Pick = "",
-    escalated: Pick = "",
-    read: Pick = "",
+    f: QueryFilter,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    who, csrf = _regulator(request)
-    f = _filter(site, hazard_type, level, escalated, read)
+    who, csrf = _reader(request)
     with sessions() as s:
         p = alert_page(s, who, f, page)
         projects = visible_projects(s, who)
@@ -135,11 +185,18 @@ def alerts_page(
         link=link,
         stream_qs=urlencode(dict(query, after=str(p.cursor))),
         projects=projects,
+        cameras=sorted(c for c in p.counts["camera"] if c),
         hazard_types=[t.value for t in HazardType],
+        statuses=[st.value for st in HazardStatus],
         month=last_month,
         names=names,
         today=local_now.date().isoformat(),
+        can_supervise=_supervises(who),
     )
+
+
+def _supervises(who: Principal) -> bool:
+    return who.role in ("regulator", "admin")
 
 
 def _back(request: Request, f: AlertFilter, page: int, msg: str = "", err: str = "") -> Response:
@@ -157,16 +214,11 @@ def alerts_read(
     sessions: Sessions,
     csrf: Annotated[str, Form()],
     alert: Annotated[list[str], Form(max_length=500)],
-    site: PickForm = "",
-    hazard_type: PickForm = "",
-    level: PickForm = "",
-    escalated: PickForm = "",
-    read: PickForm = "",
-    page: Annotated[int, Form(ge=1, le=100_000)] = 1,
+    f: FormFilter,
+    page: PageForm = 1,
 ) -> Response:
     """已阅: one alert (its row's button) or every unread alert of the page."""
     who = form_login(request, csrf)
-    f = _filter(site, hazard_type, level, escalated, read)
     try:
         refs = []
         for key in alert:
@@ -188,17 +240,12 @@ def alerts_supervise(
     hazard_id: RecordId,
     csrf: Annotated[str, Form()],
     requirement: Annotated[str, Form(max_length=2000)],
+    f: FormFilter,
     deadline: Annotated[str, Form(max_length=10)] = "",
-    site: PickForm = "",
-    hazard_type: PickForm = "",
-    level: PickForm = "",
-    escalated: PickForm = "",
-    read: PickForm = "",
-    page: Annotated[int, Form(ge=1, le=100_000)] = 1,
+    page: PageForm = 1,
 ) -> Response:
     """督办 from the alerts page: the deadline is a date (the end of that day, China time)."""
     who = form_login(request, csrf)
-    f = _filter(site, hazard_type, level, escalated, read)
     try:
         try:
             due = end_of_china_day(date.fromisoformat(deadline)) if deadline else None
@@ -214,30 +261,28 @@ def alerts_supervise(
 @router.get("/alerts/stream")
 async def alerts_stream(
     request: Request,
+    f: QueryFilter,
     after: Annotated[int, Query(ge=0, le=2**53)] = 0,
-    site: Pick = "",
-    hazard_type: Pick = "",
-    level: Pick = "",
-    escalated: Pick = "",
-    read: Pick = "",
 ) -> StreamingResponse:
     """Server-sent events: each alert arriving after ``after`` (or the Last-Event-ID the
-    browser resends on reconnecting) as ``event: alert`` with its rendered row."""
-    who, csrf = await run_in_threadpool(_regulator, request)
-    f = _filter(site, hazard_type, level, escalated, read)
+    browser resends on reconnecting) as ``event: alert`` with its rendered row, and whether
+    it is a new major hazard (the page's banner and sound)."""
+    who, csrf = await run_in_threadpool(_reader, request)
     last = request.headers.get("last-event-id", "")
     cursor = int(last) if last.isdigit() and len(last) < 16 else after
     sessions = get_services(request).sessions
     lang = lang_of(request)
+    t = translator(lang)
     names = _names(request)
     row_template = templates().get_template("console/alert_row.html")
     row_ctx = dict(
-        t=translator(lang),
+        t=t,
         csrf=csrf,
         query=f.query(),
         page=1,
         today=datetime.now(CHINA).date().isoformat(),
         arrived=True,
+        can_supervise=_supervises(who),
     )
 
     def known() -> set[str]:
@@ -255,8 +300,19 @@ async def alerts_stream(
         out = []
         for a in reversed(p.alerts):  # oldest first: each goes on top of the one before
             sent.add(a.key)
-            html = row_template.render(a=row_view(a, p, names), **row_ctx)
-            data = json.dumps({"key": a.key, "html": html}, ensure_ascii=False)
+            row = row_view(a, p, names)
+            html = row_template.render(a=row, **row_ctx)
+            major = a.kind == "major_hazard"
+            data = json.dumps(
+                {
+                    "key": a.key,
+                    "html": html,
+                    "major": major,
+                    "banner": f"{t(a.kind)}: {row['site_name']} {row['camera']} {row['name']}",
+                    "href": f"/console/hazards/{a.hazard_id}",
+                },
+                ensure_ascii=False,
+            )
             out.append(f"event: alert\nid: {cursor}\ndata: {data}\n\n")
         return out, True
 

@@ -1,9 +1,11 @@
-"""Console: the projects overview, a site with its cameras and open hazards, the zone
-editor (drawn over the camera's live frame from its edge box, else its latest evidence)."""
+"""Console: a site with its cameras and open hazards, the zone
+editor (drawn over the camera's live frame from its edge box, else its latest evidence;
+while the camera is offline, the last live frame kept or its latest evidence)."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -12,25 +14,18 @@ from pydantic import ValidationError
 
 from siteguard.api.access.keys import check_site
 from siteguard.api.console.deps import act, back, form_login, hazard_name, lang_of, login, render
+from siteguard.api.console.text import translator
 from siteguard.api.console.timeline import timeline_svg
 from siteguard.api.deps import ServicesDep, Sessions, Settings
-from siteguard.api.hazards.queries import latest_frames, open_hazards
+from siteguard.api.errors import NotFound
+from siteguard.api.hazards.queries import latest_frame, latest_frames, open_hazards
 from siteguard.api.sites.cameras import ZONE_EDITORS, save_zones, site_cameras
-from siteguard.api.sites.overview import project_overview
-from siteguard.api.sites.snapshot import live_snapshot
+from siteguard.api.sites.snapshot import live_snapshot, stored_snapshot
 from siteguard.api.store.clock import china_text, now_naive
 from siteguard.contract.zones import Zone
 
 router = APIRouter()
 ZONE_COLOURS = {"edge": "#dc2626", "scaffold": "#d97706", "exclusion": "#7c3aed"}
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, sessions: Sessions, settings: Settings) -> HTMLResponse:
-    who, csrf = login(request)
-    with sessions() as s:
-        projects = project_overview(s, who, settings.cameras)
-    return render(request, "sites.html", who, csrf, projects=projects)
 
 
 @router.get("/sites/{site_id}", response_class=HTMLResponse)
@@ -73,6 +68,38 @@ def site_page(
     )
 
 
+def _pictures(
+    request: Request,
+    site_id: str,
+    camera_id: str,
+    offline: bool,
+    live: bool,
+    stored: datetime | None,
+    evidence: tuple[str, datetime] | None,
+) -> list[dict[str, str]]:
+    """What the editor draws over, in the order it tries them (the next when one fails):
+    online, the live frame from the box, else the newest evidence frame; offline, the last
+    live frame the API kept, else the newest evidence frame, each saying it is not live."""
+    t = translator(lang_of(request))
+    base = f"/console/sites/{site_id}/cameras/{camera_id}"
+
+    def note(what: str, at: datetime | None) -> str:
+        return t(what) + (t("picture_at").format(at=china_text(at)) if at else "")
+
+    out = []
+    if offline:
+        if stored is not None:
+            out.append({"src": f"{base}/last-snapshot.jpg", "note": note("zone_offline", stored)})
+        if evidence is not None:
+            out.append({"src": evidence[0], "note": note("zone_offline", evidence[1])})
+        return out
+    if live:
+        out.append({"src": f"{base}/snapshot.jpg", "note": ""})
+    if evidence is not None:
+        out.append({"src": evidence[0], "note": note("zone_fallback", evidence[1]) if live else ""})
+    return out
+
+
 @router.get("/sites/{site_id}/cameras/{camera_id}/zones", response_class=HTMLResponse)
 def zones_page(
     request: Request, sessions: Sessions, settings: Settings, site_id: str, camera_id: str
@@ -81,11 +108,17 @@ def zones_page(
     with sessions() as s:
         project = check_site(s, who, site_id)
         cams = {c["camera_id"]: c for c in site_cameras(s, site_id, settings.cameras)}
-        frame = latest_frames(s, site_id).get(camera_id)
-    zones = cams.get(camera_id, {}).get("zones", [])
-    # the live frame when the site has an edge box to ask; the page falls back to the
-    # latest evidence frame when the box has none or cannot be reached
+        evidence = latest_frame(s, site_id, camera_id)
+    cam = cams.get(camera_id, {})
+    status = cam.get("status") or {}
+    offline = status.get("state") == "offline"
+    # the live frame when the site has an edge box to ask and the camera is not offline
     live = project is not None and bool(project.evidence_base_url) and camera_id in cams
+    kept = stored_snapshot(settings.data_dir, site_id, camera_id)
+    pictures = _pictures(
+        request, site_id, camera_id, offline, live, kept.at if kept else None, evidence
+    )
+    t = translator(lang_of(request))
     return render(
         request,
         "zones.html",
@@ -93,9 +126,10 @@ def zones_page(
         csrf,
         site_id=site_id,
         camera_id=camera_id,
-        frame=frame,
-        snapshot=f"/console/sites/{site_id}/cameras/{camera_id}/snapshot.jpg" if live else None,
-        zones_json=json.dumps(zones, ensure_ascii=False),
+        pictures=pictures,
+        offline=offline,
+        no_picture_note=t("zone_offline_none") if offline else "",
+        zones_json=json.dumps(cam.get("zones", []), ensure_ascii=False),
     )
 
 
@@ -103,13 +137,27 @@ def zones_page(
 def camera_snapshot(
     request: Request, sessions: Sessions, services: ServicesDep, site_id: str, camera_id: str
 ) -> Response:
-    """The camera's live frame from its edge box (not kept), for the zone editor."""
+    """The camera's live frame from its edge box (kept as its last one), for the editor."""
     who, _ = login(request)
     with sessions() as s:
         jpeg = live_snapshot(
             s, who, site_id, camera_id, services.settings, services.evidence_refusals
         )
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/sites/{site_id}/cameras/{camera_id}/last-snapshot.jpg", response_class=Response)
+def camera_last_snapshot(
+    request: Request, sessions: Sessions, settings: Settings, site_id: str, camera_id: str
+) -> Response:
+    """The last live frame the API kept of the camera (for the editor while it is offline)."""
+    who, _ = login(request)
+    with sessions() as s:
+        check_site(s, who, site_id)
+    kept = stored_snapshot(settings.data_dir, site_id, camera_id)
+    if kept is None:
+        raise NotFound(f"no live frame of camera {camera_id!r} has been kept")
+    return Response(kept.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/sites/{site_id}/cameras/{camera_id}/zones")

@@ -37,3 +37,8 @@ def china_time(stored: datetime) -> datetime:
 def china_text(stored: datetime) -> str:
     """A stored time as people on site read it: '2026-11-23 07:00'."""
     return china_time(stored).strftime("%Y-%m-%d %H:%M")
+
+
+def china_day(stored: datetime) -> str:
+    """The China-time day (YYYY-MM-DD) a stored time falls on."""
+    return china_time(stored).strftime("%Y-%m-%d")

@@ -1,7 +1,8 @@
 """The regulator's alerts view on SQLite and PostgreSQL: filters with counts per value,
 pages, per-regulator 已阅 marks, 督办 (recorded, in the notice's history, in the audit
 chain, queued for the platform), live arrivals after a cursor, and scopes (another
-jurisdiction's regulator gets 404, contractors and insurers 403)."""
+jurisdiction's regulator gets 404; contractors, insurers and inspectors see their own
+scopes with their own marks)."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from siteguard.api.notices.measures import DeadlinePolicy
 from siteguard.api.platform.escalation import escalate_overdue
 from siteguard.api.records.audit import verify
 from siteguard.api.settings import ApiSettings, MqttIngestSettings
+from siteguard.api.store.clock import CHINA
 from siteguard.api.store.tables import AuditRow, NoticeRow, ProjectRow, PushRow
 from siteguard.contract.events import HazardEvent
 from tests.support.api import api_client
@@ -162,9 +164,15 @@ def test_read_marks_are_per_regulator(world):
     mixed = [*page, {"type": "major_hazard", "hazard_id": h["other"]}]
     assert c["reg_a"].post("/api/v1/alerts/read", json={"alerts": mixed}).status_code == 404
     assert c["reg_a"].get("/api/v1/alerts").json()["summary"]["unread"] == 2
-    for role in ("contractor", "insurer", "inspector"):
-        assert c[role].post(url).status_code == 403
-        assert c[role].get("/api/v1/alerts").status_code == 403
+    # every other role has the alarm centre too, each in its own scope, with its own marks
+    assert c["contractor"].post(url).status_code == 404  # bh-001 is not the contractor's
+    theirs = c["contractor"].get("/api/v1/alerts").json()
+    assert {a["hazard"]["site_id"] for a in theirs["alerts"]} == {"bh-002"}
+    assert theirs["summary"]["unread"] == 2
+    for role in ("insurer", "inspector"):  # the insurer's projects, in both jurisdictions
+        assert c[role].get("/api/v1/alerts").json()["summary"]["unread"] == 4, role
+        assert c[role].post(url).json() == {"marked": 1}, role
+        assert c[role].get("/api/v1/alerts").json()["summary"]["unread"] == 3, role
     assert c["reg_a"].post(f"/api/v1/alerts/nonsense/{h['major1']}/read").status_code == 422
 
 
@@ -244,3 +252,28 @@ def test_alerts_arrive_after_the_cursor(world):
         assert again.alerts == []  # sent once
         esc, _ = arrivals(s, who, AlertFilter(escalated="yes"), cursor, set(known))
         assert esc.alerts == []  # the stream keeps the page's filters
+
+
+def test_camera_state_and_day_filters(world):
+    _app, h, _, c = world
+    doc = c["reg_a"].get("/api/v1/alerts").json()
+    assert doc["counts"]["camera"] == {"cam-north": 3, "": 3}
+    assert doc["counts"]["status"] == {"open": 1, "escalated": 2, "": 3}
+    assert c["reg_a"].get("/api/v1/alerts", params={"camera": "cam-99"}).json()["total"] == 0
+    escalated = c["reg_a"].get("/api/v1/alerts", params={"status": "escalated"}).json()
+    assert {a["hazard"]["id"] for a in escalated["alerts"]} == {h["edge"]}
+    # China-time days: the escalation and bh-001's major are today, bh-002's major 2 days ago
+    today = datetime.now(UTC).astimezone(CHINA).date()
+    day = c["reg_a"].get("/api/v1/alerts", params={"since": str(today), "until": str(today)})
+    old = (datetime.now(UTC) - timedelta(days=2, hours=1)).astimezone(CHINA).date()
+    before = c["reg_a"].get("/api/v1/alerts", params={"until": str(old)}).json()
+    assert f"major_hazard-{h['edge']}" in [a["key"] for a in before["alerts"]]
+    assert f"major_hazard-{h['edge']}" not in [a["key"] for a in day.json()["alerts"]]
+    assert f"escalation-{h['edge']}" in [a["key"] for a in day.json()["alerts"]]
+    # a range that ends before it starts, or a day that is not one: a clear 422/400
+    bad = c["reg_a"].get("/api/v1/alerts", params={"since": str(today), "until": str(old)})
+    assert bad.status_code in (400, 422) and "after" in bad.text
+    assert c["reg_a"].get("/api/v1/alerts", params={"since": "2026-02-31"}).status_code in (
+        400,
+        422,
+    )

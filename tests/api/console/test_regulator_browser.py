@@ -178,11 +178,19 @@ def test_a_regulator_reads_supervises_and_sees_alerts_arrive(site, browser):
         banner = b.find_element(By.ID, "supervision")
         assert "监管部门督办" in banner.text and "立即设置临边防护栏杆" in banner.text, role
         assert "住建局" in banner.text
-        assert "supervise" in b.find_element(By.ID, "history").text
+        assert "督办" in b.find_element(By.ID, "history").text
     b.get(f"{url}/console/notices/{notice_id}?lang=en")
     assert "Supervised by the regulator" in b.find_element(By.ID, "supervision").text
-    b.get(url + "/console/alerts")  # a contractor has no alerts page
-    assert "/console/alerts" in b.current_url and absent(b, By.ID, "alerts")
+    b.get(url + "/console/alerts")  # the inspector's alarm centre: both projects, no 督办
+    assert b.find_element(By.ID, f"alert-escalation-{hz['edge']}")
+    assert absent(b, By.CSS_SELECTOR, "[id^=sup-]") and absent(b, By.ID, "open-bulletin")
+    log_in(b, url, keys["contractor"])  # the contractor's: only its own site (bh-002)
+    b.get(url + "/console/alerts")
+    shown = {
+        r.get_attribute("data-key") for r in b.find_elements(By.CSS_SELECTOR, "#alerts tbody tr")
+    }
+    assert shown == {f"escalation-{hz['edge']}", f"major_hazard-{hz['edge']}"}, shown
+    assert absent(b, By.CSS_SELECTOR, "[id^=sup-]")
 
 
 def test_the_alerts_page_fits_a_phone(site):

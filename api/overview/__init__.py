@@ -1,0 +1,1 @@
+"""The home dashboard: what needs whom, in each role's scope."""
