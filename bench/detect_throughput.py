@@ -23,6 +23,7 @@ import numpy as np
 
 from siteguard.demo.sample import sample_video_path
 from siteguard.models.registry import default_model_path
+from siteguard.models.training import ultralytics_offline
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.letterbox import preprocess
 
@@ -99,7 +100,7 @@ def main() -> int:
 
         runners[f"pipeline {other.card.precision} variant"] = pipeline_other
     try:
-        os.environ.setdefault("YOLO_OFFLINE", "1")
+        ultralytics_offline()
         from ultralytics import YOLO
 
         yolo = YOLO(str(det.onnx_path), task="detect")

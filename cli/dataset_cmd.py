@@ -1,4 +1,5 @@
-"""`siteguard dataset stats|build`: import labelled sets onto the taxonomy, split, manifest."""
+"""`siteguard dataset stats|build|conventions`: import labelled sets onto the taxonomy, split,
+manifest, and measure how each source draws its boxes."""
 
 from __future__ import annotations
 
@@ -58,7 +59,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="JSON of person boxes for sources without complete person labels "
         "(from `siteguard pseudo-label`)",
     )
+    b.add_argument(
+        "--conventions",
+        action="store_true",
+        help="redraw boxes by each mapping's measured box rules (one convention per class; "
+        "recorded in manifest.json; off by default so the baseline stays reproducible)",
+    )
     b.set_defaults(func=run_build)
+    c = dsub.add_parser(
+        "conventions",
+        help="measure how each source draws each class's boxes (h/w, size, size against "
+        "its person) and write sample crops with the boxes drawn",
+    )
+    c.add_argument("sources", nargs="+", type=_source, metavar="SOURCE", help=help_src)
+    c.add_argument("--crops", type=Path, default=None, help="folder for the sample-crop sheets")
+    c.add_argument("--samples", type=int, default=30, help="crops per source and class (30)")
+    c.add_argument(
+        "--redrawn",
+        action="store_true",
+        help="measure the boxes as `build --conventions` writes them (after the box rules)",
+    )
+    c.add_argument(
+        "--pseudo-person",
+        type=Path,
+        default=None,
+        help="person boxes for sources without person labels (`siteguard pseudo-label`)",
+    )
+    c.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    c.set_defaults(func=run_conventions)
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -105,6 +133,7 @@ def run_build(args: argparse.Namespace) -> int:
         max_side=args.max_side,
         pseudo_person=pseudo,
         progress=progress,
+        conventions=args.conventions,
     )
     progress.close()
     for w in report.warnings:
@@ -119,4 +148,36 @@ def run_build(args: argparse.Namespace) -> int:
         f"manifest sha256 {report.manifest_sha256}\n"
         f"wrote {args.out}/data.yaml and {args.out}/manifest.json"
     )
+    return 0
+
+
+def run_conventions(args: argparse.Namespace) -> int:
+    from siteguard.datasets.conventions import load_pseudo, measure, write_sheets
+
+    if args.samples < 1:
+        print("error: --samples must be >= 1")
+        return 2
+    pseudo = load_pseudo(args.pseudo_person) if args.pseudo_person else None
+    total = sum(sum(1 for _ in read_dataset(s.root, s.mapping)) for s in args.sources)
+    progress = Progress(total, "measure")
+    result = measure(
+        args.sources,
+        pseudo_person=pseudo,
+        redrawn=args.redrawn,
+        samples_per_class=args.samples,
+        progress=progress,
+    )
+    progress.close()
+    print(f"box shape per source and class{' after the box rules' if args.redrawn else ''}")
+    print("(h/w in pixels; w/person, h/person: medians against the person box it sits on)")
+    print(result.table())
+    if args.json:
+        args.json.write_text(json.dumps(result.to_json(), indent=2))
+        print(f"wrote {args.json}")
+    if args.crops:
+        sheets = write_sheets(result, args.crops)
+        print(
+            f"wrote {len(sheets)} sheets of sample crops to {args.crops} "
+            "(green: the box as labelled; magenta: redrawn by the mapping's rule)"
+        )
     return 0

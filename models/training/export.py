@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from siteguard.models.training import ultralytics_offline
 from siteguard.pipeline.decode import OutputKind
 from siteguard.pipeline.model_card import (
     DataSource,
@@ -46,7 +46,7 @@ def export_onnx(
     opset: int = 19,
 ) -> Path:
     """Export ``weights`` to ``out_dir/<name>.onnx`` and write its card; return the ONNX path."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    ultralytics_offline()
     import ultralytics
     from ultralytics import YOLO
 
@@ -71,6 +71,8 @@ def export_onnx(
     info.update({"ultralytics_version": ultralytics.__version__, "weights": weights.name})
     if manifest:
         info.update({"data_manifest_sha256": manifest["sha256"], "split_seed": manifest["seed"]})
+        if manifest.get("conventions"):  # boxes redrawn by `dataset build --conventions`
+            info["box_conventions"] = manifest["conventions"]
     card = ModelCard(
         name=name,
         version=version,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from siteguard.models.training import ultralytics_offline
 from siteguard.models.training.train_config import TrainConfig
 
 
@@ -16,14 +16,26 @@ def train(
     resume: Path | None = None,
 ) -> Path:
     """Train (or resume) and return the run folder holding weights/best.pt."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for hub weights or fonts
+    ultralytics_offline()
     from ultralytics import YOLO
 
     if resume is not None:
         model = YOLO(str(resume))
         model.train(resume=True)
         return Path(model.trainer.save_dir)
-    model = YOLO(config.resolve_model())
+    arch = config.resolve_model()
+    if (weights := config.resolve_pretrained()) is not None:
+        # another task's weights (e.g. YOLO11n-pose) as a detector of this data's classes
+        import yaml
+
+        from siteguard.models.training.start import detector_start
+
+        nc = len(yaml.safe_load(Path(data_yaml).read_text("utf-8"))["names"])
+        start = Path(project) / (config.run or config.name) / "start.pt"
+        start.parent.mkdir(parents=True, exist_ok=True)
+        print(detector_start(Path(weights), start, nc, arch), flush=True)
+        arch = str(start)
+    model = YOLO(arch)
     kwargs = dict(
         data=str(data_yaml),
         imgsz=config.imgsz,

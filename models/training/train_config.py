@@ -23,6 +23,12 @@ class TrainConfig(BaseModel):
         description="Architecture yaml (from scratch), a local .pt, or 'package:path' for a "
         "checkpoint shipped inside an installed Python package"
     )
+    pretrained: str | None = Field(
+        None,
+        description="Weights loaded into the architecture ``model`` by matching names and "
+        "shapes (a local .pt or 'package:path'), e.g. a COCO-pretrained YOLO11n-pose for a "
+        "yolo11n.yaml detector: the backbone and neck transfer, the head starts fresh",
+    )
     imgsz: int = Field(640, ge=32)
     epochs: int = Field(100, ge=1)
     time_hours: float | None = Field(None, gt=0, description="Wall-clock budget (overrides epochs)")
@@ -58,18 +64,26 @@ class TrainConfig(BaseModel):
 
     def resolve_model(self) -> str:
         """The checkpoint or yaml path to hand to ultralytics."""
-        if ":" in self.model and not Path(self.model).exists():
-            package, rel = self.model.split(":", 1)
-            from importlib import util
+        return _resolve("model", self.model)
 
-            spec = util.find_spec(package)
-            if spec is None or not spec.submodule_search_locations:
-                raise FileNotFoundError(
-                    f"model {self.model!r}: Python package {package!r} is not installed "
-                    "(scripts/setup-train.sh installs the training extras)"
-                )
-            path = Path(next(iter(spec.submodule_search_locations))) / rel
-            if not path.exists():
-                raise FileNotFoundError(f"model {self.model!r}: {path} does not exist")
-            return str(path)
-        return self.model
+    def resolve_pretrained(self) -> str | None:
+        return None if self.pretrained is None else _resolve("pretrained", self.pretrained)
+
+
+def _resolve(key: str, ref: str) -> str:
+    """A local path, or 'package:path' inside an installed Python package."""
+    if ":" not in ref or Path(ref).exists():
+        return ref
+    package, rel = ref.split(":", 1)
+    from importlib import util
+
+    spec = util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"{key} {ref!r}: Python package {package!r} is not installed "
+            "(scripts/setup-train.sh installs the training extras)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / rel
+    if not path.exists():
+        raise FileNotFoundError(f"{key} {ref!r}: {path} does not exist")
+    return str(path)

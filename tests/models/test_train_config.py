@@ -28,3 +28,19 @@ def test_a_second_stage_has_its_own_run_folder():
     assert stage2.name == first.name  # ships under the same name, as a new version
     assert stage2.run != first.name  # so its run does not overwrite the weights it starts from
     assert first.name in stage2.model
+
+
+def test_pretrained_weights_resolve_inside_an_installed_package(tmp_path):
+    config = TrainConfig(name="n", model="yolo11n.yaml", pretrained="siteguard:cli.py")
+    assert config.resolve_model() == "yolo11n.yaml"
+    resolved = config.resolve_pretrained()
+    assert resolved is not None and resolved.endswith("cli.py")
+    assert TrainConfig(name="n", model="yolo11n.yaml").resolve_pretrained() is None
+    local = tmp_path / "w.pt"
+    local.write_bytes(b"")
+    assert TrainConfig(name="n", model="a.yaml", pretrained=str(local)).resolve_pretrained() == (
+        str(local)
+    )
+    missing = TrainConfig(name="n", model="a.yaml", pretrained="no_such_pkg:w.pt")
+    with pytest.raises(FileNotFoundError, match="pretrained 'no_such_pkg:w.pt'.*not installed"):
+        missing.resolve_pretrained()
