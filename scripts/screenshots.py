@@ -63,6 +63,11 @@ def evidence(folder: Path) -> list[tuple[str, list[dict[str, object]], tuple[int
 def full_page_png(b: Any, path: Path) -> None:
     """The whole page, not just the window (Chrome DevTools' capture beyond the viewport)."""
     time.sleep(0.3)  # evidence pictures come from another server
+    wide = b.execute_script(
+        "var d = document.documentElement; return d.scrollWidth - d.clientWidth"
+    )
+    if wide > 0:
+        print(f"{path.name}: {wide}px of horizontal scroll", file=sys.stderr)
     size = b.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
     shot = b.execute_cdp_cmd(
         "Page.captureScreenshot",
@@ -174,6 +179,7 @@ def main(out: Path) -> int:
         assert notice is not None
         notice_id = notice.id
     pages = [
+        ("inspector", "00-home", "/console/", None),
         ("contractor", "01-sites", "/console/", None),
         ("contractor", "02-site-live", "/console/sites/live-01", None),
         ("contractor", "03-notice", f"/console/notices/{notice_id}", None),
@@ -184,6 +190,10 @@ def main(out: Path) -> int:
         ("regulator", "08-bulletin", f"/regulator/bulletin.html?month={month_start:%Y-%m}", None),
         ("insurer", "09-risk", "/console/risk", None),
         ("contractor", "10-phone-notice", f"/console/notices/{notice_id}", (412, 915)),
+        ("inspector", "11-inbox", "/console/inbox", None),
+        ("inspector", "12-alarm-centre", "/console/alerts", None),
+        ("inspector", "13-phone-home", "/console/", (412, 915)),
+        ("contractor", "14-phone-alarms", "/console/alerts", (412, 915)),
     ]
     from siteguard.api.store.tables import NoticeItemRow
 
