@@ -1,13 +1,14 @@
-"""Console: the notices list with filters and countdowns, one notice as item cards with
+"""Console: the notices list with filters, search, sort, pages, countdowns and an Excel
+export, one notice as item cards with
 its workflow actions, the contractor's reply to each item (and to the whole notice) with
 proof photos, the proof photos themselves."""
 
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from siteguard.api.access.keys import Principal, visible_projects
@@ -18,16 +19,15 @@ from siteguard.api.deps import RecordId, Sessions, Settings
 from siteguard.api.errors import DomainError, NotFound
 from siteguard.api.notices import workflow
 from siteguard.api.notices.countdown import countdown_text
-from siteguard.api.notices.progress import notice_due, notice_progress
+from siteguard.api.notices.listing import NoticeFilter, notice_rows, notices_xlsx, page_of
+from siteguard.api.notices.progress import notice_progress
 from siteguard.api.notices.proof import read_photos, store_photos
 from siteguard.api.notices.queries import (
     history_json,
     load_notice,
     notice_by_number,
     notice_history,
-    visible_notices,
 )
-from siteguard.api.notices.replies import is_open
 from siteguard.api.notices.views import notice_detail
 from siteguard.api.store.clock import china_text, now_naive
 from siteguard.api.store.tables import NoticeHistoryRow
@@ -35,52 +35,77 @@ from siteguard.api.store.tables import NoticeHistoryRow
 router = APIRouter()
 
 
+Pick = Annotated[str, Query(max_length=64)]
+
+
+def list_filter(
+    site: Pick = "",
+    status: Pick = "",
+    level: Pick = "",
+    overdue: Pick = "",
+    q: Pick = "",
+    sort: Pick = "deadline",
+    order: Pick = "asc",
+) -> NoticeFilter:
+    return NoticeFilter(site, status, level, overdue, q, sort, order)
+
+
+ListFilter = Annotated[NoticeFilter, Depends(list_filter)]
+
+
 @router.get("/notices", response_class=HTMLResponse)
 def notices_page(
     request: Request,
     sessions: Sessions,
-    site: str = "",
-    status: str = "",
-    level: str = "",
-    overdue: str = "",
+    f: ListFilter,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     who, csrf = login(request)
-    now = now_naive()
     with sessions() as s:
         projects = visible_projects(s, who)
-        rows = []
-        for n in visible_notices(s, who, site or None, status or None, limit=500):
-            levels = [i.level for i in n.items]
-            due = notice_due(n, now)  # the earliest open deadline (None: nothing open)
-            late = due is not None and due < 0
-            if (level and level not in levels) or (overdue and not late):
-                continue
-            open_deadlines = [i.deadline for i in n.items if is_open(i)] or [
-                i.deadline for i in n.items
-            ]
-            rows.append(
-                dict(
-                    id=n.id,
-                    number=n.number,
-                    project=n.project.name or n.project.site_id,
-                    status=n.status,
-                    item_count=len(n.items),  # not `items`: Jinja would find dict.items
-                    major=levels.count("major"),
-                    overdue=late,
-                    due_in_s=due,
-                    deadline=china_text(min(open_deadlines, default=n.issued_at)),
-                    issued=china_text(n.issued_at),
-                )
-            )
+        p = page_of(notice_rows(s, who, f, now_naive()), page)
+    query = f.query()
+
+    def link(**over: object) -> str:
+        """This list with some choices changed (a new choice starts at page 1)."""
+        q = {k: str(v) for k, v in dict(query, **over).items() if v and v != 1}
+        return "/console/notices" + (f"?{urlencode(q)}" if q else "")
+
+    def sort_link(column: str) -> str:
+        """The header's link: this column ascending, or the other way when it is the sort."""
+        flip = "desc" if f.sort == column and f.order == "asc" else "asc"
+        return link(sort=column, order=flip)
+
     return render(
         request,
         "notices.html",
         who,
         csrf,
-        notices=rows,
+        p=p,
+        notices=p.rows,
         projects=projects,
-        f={"site": site, "status": status, "level": level, "overdue": overdue},
+        f=f,
+        link=link,
+        sort_link=sort_link,
+        export=f"/console/notices.xlsx?{urlencode(query)}" if query else "/console/notices.xlsx",
         countdown=countdown_text,
+    )
+
+
+@router.get("/notices.xlsx")
+def notices_export(request: Request, sessions: Sessions, f: ListFilter) -> Response:
+    """The listed notices (every page) as an Excel workbook in the reader's language."""
+    who, _csrf = login(request)
+    lang = lang_of(request)
+    t = translator(lang)
+    with sessions() as s:
+        rows = notice_rows(s, who, f, now_naive())
+    names = {st: t("st_" + st) for st in ("issued", "rectifying", "submitted", "closed")}
+    name = "整改通知" if lang == "zh" else "notices"
+    return Response(
+        notices_xlsx(rows, names, lang),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.xlsx"},
     )
 
 

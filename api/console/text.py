@@ -17,6 +17,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "bad_key": ("密钥无效。", "Unknown key."),
     "sites": ("项目", "Sites"),
     "home": ("首页", "Home"),
+    "search": ("搜索", "Search"),
+    "search_notices": ("编号或项目", "number or project"),
+    "notices_page_of": (
+        "第 {page}/{pages} 页，共 {total} 份",
+        "Page {page} of {pages}, {total} notices",
+    ),
+    "export_xlsx": ("导出 Excel", "Export to Excel"),
     "dash_open": ("未闭环隐患", "Open hazards"),
     "dash_major": ("其中重大隐患", "of which major"),
     "dash_overdue": ("逾期整改通知", "Overdue notices"),
