@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -38,6 +38,11 @@ def render(
     **ctx: Any,
 ) -> HTMLResponse:
     lang = lang_of(request)
+    # the language switch keeps the page's query (month, filters), not its one-off message
+    kept = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "msg", "err")
+    ]
+    lang_url = "?" + urlencode([*kept, ("lang", "en" if lang == "zh" else "zh")])
     html = (
         templates()
         .get_template(f"console/{template}")
@@ -46,6 +51,7 @@ def render(
             lang=lang,
             who=who,
             csrf=csrf,
+            lang_url=lang_url,
             flash=request.query_params.get("msg"),
             error=ctx.pop("error", None) or request.query_params.get("err"),
             **ctx,

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import Field
 
 from siteguard.api.console.deps import back, form_login, hazard_name, lang_of, login, render
 from siteguard.api.console.text import translator
@@ -24,6 +25,9 @@ from siteguard.api.notices.issue import issue_for_hazards
 from siteguard.api.statuses import HazardStatus
 from siteguard.api.store.clock import china_text, now_naive
 
+# a record id (a signed 32-bit integer, like RecordId in paths): an absurd one is a 422,
+# never a driver's overflow
+HazardIdForm = Annotated[int, Field(ge=1, le=2_147_483_647)]
 router = APIRouter()
 INBOX_ROLES = ("inspector", "admin")
 INBOX_MAX = 300
@@ -77,10 +81,12 @@ def inbox_issue(
     request: Request,
     settings: Settings,
     csrf: Annotated[str, Form()],
-    hazard: Annotated[list[int], Form()],
+    hazard: Annotated[list[HazardIdForm] | None, Form()] = None,
 ) -> RedirectResponse:
     """Issue the chosen hazards: one notice (to its notice page), or several (the list)."""
     who = form_login(request, csrf)
+    if not hazard:  # 合并下发 with nothing ticked: say so on the inbox, not a 422 page
+        return back("/console/inbox", err=translator(lang_of(request))("choose_one"))
     try:
         with get_services(request).sessions.begin() as s:
             notices = issue_for_hazards(s, who, hazard, settings.deadlines)
@@ -97,12 +103,14 @@ def inbox_issue(
 def inbox_confirm(
     request: Request,
     csrf: Annotated[str, Form()],
-    one: Annotated[int | None, Form()] = None,
-    hazard: Annotated[list[int] | None, Form()] = None,
+    one: Annotated[HazardIdForm | None, Form()] = None,
+    hazard: Annotated[list[HazardIdForm] | None, Form()] = None,
 ) -> RedirectResponse:
     """确认隐患: the card's own button (``one``), else the ticked hazards; back to the inbox."""
     who = form_login(request, csrf)
     chosen = [one] if one is not None else hazard or []
+    if not chosen:
+        return back("/console/inbox", err=translator(lang_of(request))("choose_one"))
     try:
         with get_services(request).sessions.begin() as s:
             ids = [h.id for h in confirm_hazards(s, who, chosen)]

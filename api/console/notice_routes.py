@@ -214,7 +214,10 @@ def notice_submit(
             workflow.apply(s, n, "submit", who, reply, stored)
     except DomainError as exc:
         return back(url, err=exc.detail)
-    return back(url, msg=translator(lang_of(request))("done"))
+    return back(url, msg=translator(lang_of(request))("done_submit"))
+
+
+DONE = ("acknowledge", "accept", "reject")  # the flash that says what happened
 
 
 @router.post("/notices/{notice_id}/{action}")
@@ -233,6 +236,7 @@ def notice_action(
         request,
         url,
         lambda s: workflow.apply(s, load_notice(s, notice_id, who), action, who, comment),
+        msg=f"done_{action}" if action in DONE else "done",
     )
 
 

@@ -16,7 +16,7 @@ from siteguard.api.access.keys import check_site
 from siteguard.api.console.deps import act, back, form_login, hazard_name, lang_of, login, render
 from siteguard.api.console.text import translator
 from siteguard.api.console.timeline import timeline_svg
-from siteguard.api.deps import ServicesDep, Sessions, Settings
+from siteguard.api.deps import CameraId, ServicesDep, Sessions, Settings
 from siteguard.api.errors import NotFound
 from siteguard.api.hazards.queries import latest_frame, latest_frames, open_hazards
 from siteguard.api.sites.cameras import ZONE_EDITORS, save_zones, site_cameras
@@ -105,6 +105,7 @@ def zones_page(
     request: Request, sessions: Sessions, settings: Settings, site_id: str, camera_id: str
 ) -> HTMLResponse:
     who, csrf = login(request)
+    who.require(*ZONE_EDITORS)  # the others could draw but never save: no editor for them
     with sessions() as s:
         project = check_site(s, who, site_id)
         cams = {c["camera_id"]: c for c in site_cameras(s, site_id, settings.cameras)}
@@ -164,14 +165,19 @@ def camera_last_snapshot(
 def zones_save(
     request: Request,
     site_id: str,
-    camera_id: str,
+    camera_id: CameraId,
     csrf: Annotated[str, Form()],
     zones: Annotated[str, Form(max_length=200_000)],
 ) -> Response:
     who = form_login(request, csrf)
     url = f"/console/sites/{site_id}/cameras/{camera_id}/zones"
     try:
-        parsed = [Zone.model_validate(z) for z in json.loads(zones)]
+        doc = json.loads(zones)
+        if not isinstance(doc, list):
+            raise ValueError(f"expected a JSON list of zones, got {type(doc).__name__}")
+        parsed = [Zone.model_validate(z) for z in doc]
+    except RecursionError:  # nesting too deep to parse
+        return back(url, err="invalid zones: nested too deep")
     except (ValueError, ValidationError) as exc:
         return back(url, err=f"invalid zones: {str(exc)[:300]}")
     return act(

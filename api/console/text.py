@@ -98,6 +98,20 @@ TEXT: dict[str, tuple[str, str]] = {
     "comment": ("意见", "Comment"),
     "no_action": ("当前没有您可执行的操作。", "Nothing for you to do now."),
     "done": ("已完成。", "Done."),
+    "done_acknowledge": (
+        "已签收，请逐项整改并回复。",
+        "Acknowledged: rectify and reply item by item.",
+    ),
+    "done_submit": ("已提交复查，等待检查员复查。", "Submitted for re-inspection."),
+    "done_accept": ("复查通过，通知单已闭环。", "Accepted: the notice is closed."),
+    "done_reject": (
+        "已退回整改，施工单位将看到不通过的原因。",
+        "Rejected: the contractor sees the reason and rectifies again.",
+    ),
+    "accept_comment": ("复查意见（可不填）", "Re-inspection remarks (optional)"),
+    "reject_comment": ("不通过的原因（必填）", "Why it is rejected (required)"),
+    "confirm_accept": ("再按一次确认：复查通过并闭环", "Press again to confirm: accept and close"),
+    "confirm_reject": ("再按一次确认：退回整改", "Press again to confirm: reject"),
     "st_issued": ("已签发", "issued"),
     "st_rectifying": ("整改中", "rectifying"),
     "st_submitted": ("待复查", "awaiting re-inspection"),
@@ -126,9 +140,28 @@ TEXT: dict[str, tuple[str, str]] = {
     "none": ("暂无", "None"),
     "not_found": ("未找到或无权查看。", "Not found, or not yours to see."),
     "forbidden": ("您的角色不能执行此操作。", "Your role may not do this."),
+    "error_detail": ("技术信息", "Technical details"),
+    "choose_one": ("请至少勾选一条隐患。", "Tick at least one hazard."),
+    "csrf_stale": (
+        "页面已过期，请刷新页面后重试。",
+        "This page has expired; reload it and try again.",
+    ),
+    "bad_request": (
+        "请求无效，请检查链接或填写的内容。",
+        "The request is not valid; check the link or the form.",
+    ),
+    "server_error": (
+        "服务器出错，已记录，请稍后重试。",
+        "Something went wrong on the server; it has been logged.",
+    ),
     "link_invalid": (
         "图片链接无效或已过期，请登录控制台查看隐患。",
         "This picture link is not valid or has expired; see the hazard in the console.",
+    ),
+    "link_no_picture": (
+        "这张隐患照片暂时无法取得（现场设备可能离线），请稍后再试或登录平台查看。",
+        "This hazard picture cannot be had just now (the site's box may be offline): try "
+        "again later, or log in to the console.",
     ),
     "language": ("English", "中文"),
 }

@@ -19,12 +19,13 @@ MAX_PIXELS = 40_000_000  # the default of ApiSettings.proof_max_pixels
 
 
 def read_photos(files: Iterable[tuple[str | None, BinaryIO]]) -> list[tuple[str, bytes]]:
-    """Uploaded (filename, file) pairs as (filename, content), at most 20, each read up to
-    one byte over the size limit (so an oversized one is refused without reading it all)."""
+    """Uploaded (filename, file) pairs as (filename, content), at most 20 (more: TooLarge,
+    nothing is kept), each read up to one byte over the size limit (so an oversized one is
+    refused without reading it all)."""
     photos: list[tuple[str, bytes]] = []
     for filename, file in files:
         if len(photos) == MAX_PHOTOS:
-            break
+            raise TooLarge(f"at most {MAX_PHOTOS} photos per reply: send the others in another")
         photos.append((filename or "upload", file.read(MAX_BYTES + 1)))
     return photos
 
@@ -45,8 +46,9 @@ def store_photos(
     max_pixels: int = MAX_PIXELS,
 ) -> list[str]:
     """Store up to 20 (filename, content) photos once every one of them passed
-    `check_photo` (one bad photo: nothing is stored)."""
-    photos = photos[:MAX_PHOTOS]
+    `check_photo` (one bad photo, or more than 20: nothing is stored)."""
+    if len(photos) > MAX_PHOTOS:
+        raise TooLarge(f"at most {MAX_PHOTOS} photos per reply: send the others in another")
     for filename, data in photos:
         check_photo(filename, data, max_pixels)
     folder = data_dir / "proof" / notice_number

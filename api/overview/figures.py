@@ -2,7 +2,8 @@
 or inspector's insured projects, a regulator's jurisdiction, everything for an admin).
 
 - **counts**: hazards still open (待处理, being rectified or escalated), of which major;
-  notices overdue (past an item's deadline and not closed); notices closed in the last
+  notices overdue (not closed, an open item past its deadline: the notice's own
+  ``overdue``); notices closed in the last
   7 days (their closing transition in the notice history).
 - **trend**: new hazards per China-time day over the last 7 or 30 days, general and
   major apart, the days with none included.
@@ -88,7 +89,14 @@ def figures(s: Session, who: Principal, days: int = 7, now: datetime | None = No
             select(func.count(distinct(NoticeRow.id)))
             .join(ProjectRow, ProjectRow.id == NoticeRow.project_id)
             .join(NoticeItemRow, NoticeItemRow.notice_id == NoticeRow.id)
-            .where(NoticeRow.status != NoticeStatus.CLOSED, NoticeItemRow.deadline < now),
+            # an open item past its deadline, as the notice itself says (a false alarm
+            # dismissed after its deadline makes no notice overdue)
+            .join(HazardRow, HazardRow.id == NoticeItemRow.hazard_id)
+            .where(
+                NoticeRow.status != NoticeStatus.CLOSED,
+                NoticeItemRow.deadline < now,
+                HazardRow.status.in_(OPEN_STATUSES),
+            ),
             who,
         )
     )

@@ -116,7 +116,9 @@ def picture_link_valid(
 ) -> bool:
     if expires < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(picture_signature(secret, hazard_id, expires), sig)
+    # as bytes: compare_digest refuses a str with non-ASCII letters (TypeError)
+    expected = picture_signature(secret, hazard_id, expires).encode()
+    return hmac.compare_digest(expected, sig.encode("utf-8", "surrogateescape"))
 
 
 def _picture(links: Links, hazard_id: Any, uri: Any) -> tuple[Picture, ...]:

@@ -50,6 +50,7 @@ def linked_evidence(
         body, media_type = kept_evidence(
             settings.data_dir, hazard_id, h.evidence_uri, "picture", box
         )
-    except DomainError as exc:
-        return render(request, "error.html", status=exc.status, code=exc.status, detail=exc.detail)
+    except DomainError as exc:  # told without its detail: no edge box address to strangers
+        detail = translator(lang_of(request))("link_no_picture")
+        return render(request, "error.html", status=exc.status, code=0, detail=detail)
     return Response(body, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})

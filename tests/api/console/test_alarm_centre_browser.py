@@ -110,6 +110,7 @@ def test_an_inspector_hears_a_major_hazard_arrive(site):
 
         # turn the sound on (a click: browsers allow audio only after one), then the edge
         # publishes a new major hazard: row on top, banner, sound, all without a reload
+        unread_before = int(b.find_element(By.CSS_SELECTOR, "#count-unread b").text)
         sound = b.find_element(By.ID, "alarm-sound")
         sound.click()
         assert sound.get_attribute("aria-pressed") == "true" and sound.text == "提示音已开启"
@@ -126,6 +127,8 @@ def test_an_inspector_hears_a_major_hazard_arrive(site):
         assert href.endswith(f"/console/hazards/{hazard_id}")
         WebDriverWait(b, 3).until(lambda _d: sound.get_attribute("data-played") == "1")
         assert b.execute_script("return window.__same_page") == marker  # not reloaded
+        assert int(b.find_element(By.CSS_SELECTOR, "#count-unread b").text) == unread_before + 1
+        assert b.find_element(By.CSS_SELECTOR, "#count-major b").text == "3"
         shot(b, "alarm-centre-live-1280")
         b.find_element(By.ID, "major-banner-close").click()
         assert not b.find_element(By.ID, "major-banner").is_displayed()

@@ -182,7 +182,9 @@ def test_contractor_inspector_and_regulator_in_a_real_browser(site, browser, tmp
     open_notice(b, url)
     assert not b.find_elements(By.ID, "do-submit")
     b.find_element(By.ID, "reject-comment").send_keys("照片中仍有工人未戴安全帽")
-    click(b, By.ID, "do-reject")
+    b.find_element(By.ID, "do-reject").click()  # the first press asks
+    assert "退回整改" in b.find_element(By.ID, "do-reject").text
+    click(b, By.ID, "do-reject")  # the second one sends
     assert status(b) == "整改中"
 
     log_in(b, url, keys["contractor"])
@@ -194,7 +196,9 @@ def test_contractor_inspector_and_regulator_in_a_real_browser(site, browser, tmp
 
     log_in(b, url, keys["inspector"])
     open_notice(b, url)
-    click(b, By.ID, "do-accept")
+    b.find_element(By.ID, "do-accept").click()  # the first press asks
+    assert "复查通过并闭环" in b.find_element(By.ID, "do-accept").text
+    click(b, By.ID, "do-accept")  # the second one sends
     assert status(b) == "已关闭"
     history = b.find_element(By.ID, "history").text
     assert history.count("提交整改回复") == 2, history  # the steps in the page's language

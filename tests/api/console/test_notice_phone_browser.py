@@ -175,7 +175,9 @@ def test_a_contractor_answers_each_item_on_a_phone_and_the_closed_notice_shows_b
         b.get(f"{url}/console/notices/{nid}")
         assert "一号门岗已补发安全帽" in b.find_element(By.ID, "reply-of-1").text
         b.find_element(By.ID, "accept-comment").send_keys("现场复查合格")
-        click(b, By.ID, "do-accept")
+        b.find_element(By.ID, "do-accept").click()  # the first press asks
+        assert "复查通过并闭环" in b.find_element(By.ID, "do-accept").text
+        click(b, By.ID, "do-accept")  # the second one sends
         assert b.find_element(By.ID, "notice-status").text == "已关闭"
         for no, text in ((1, "一号门岗已补发安全帽"), (2, "二号塔吊班组完成安全教育")):
             assert text in b.find_element(By.ID, f"reply-of-{no}").text

@@ -163,3 +163,28 @@ def test_the_console_confirms_from_the_inbox_and_the_hazard_page(app):
     assert "already confirmed" in again.text
     forged = c.post("/console/hazards/1/confirm", data={"csrf": "forged"})
     assert forged.status_code == 403
+
+
+def test_the_inbox_forms_refuse_an_absurd_hazard_id_with_a_clear_error(app):
+    """A hazard id no record can have (past 32 bits, past 64 bits) in the inbox's forms is a
+    4xx page on SQLite too (where the driver overflows past 64 bits), and nothing changes."""
+    from fastapi.testclient import TestClient
+
+    c, csrf = console(app, insurer="保险A")
+    c = TestClient(app, raise_server_exceptions=False, cookies=c.cookies)
+    for bad in ("2147483648", "9223372036854775808", "1" * 30):
+        for path, field in (
+            ("/console/inbox/confirm", "one"),
+            ("/console/inbox/confirm", "hazard"),
+            ("/console/inbox/issue", "hazard"),
+        ):
+            r = c.post(path, data={"csrf": csrf, field: bad}, follow_redirects=False)
+            assert 400 <= r.status_code < 500 or "err=" in r.headers.get("location", ""), (
+                path,
+                field,
+                bad,
+                r.status_code,
+            )
+    inspector = api_client(app, "inspector", insurer="保险A")
+    assert not inspector.get("/api/v1/hazards/1").json()["confirmed"]
+    assert inspector.get("/api/v1/notices").json() == []

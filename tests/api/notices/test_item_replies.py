@@ -185,6 +185,13 @@ def test_item_replies_are_refused_with_the_reason(tmp_path):
         files=[("photos", ("x.jpg", io.BytesIO(b"not an image"), "image/jpeg"))],
     )
     assert bad.status_code == 422 and "not a readable image" in bad.json()["error"]
+    many = c.post(  # 21 photos: refused whole, not 20 kept and one dropped in silence
+        f"/api/v1/notices/{n}/items/1/reply",
+        data={"reply": "已整改"},
+        files=[("photos", (f"p{i}.jpg", io.BytesIO(jpeg(i)), "image/jpeg")) for i in range(21)],
+    )
+    assert many.status_code == 413 and "at most 20 photos" in many.json()["error"]
+    assert c.get(f"/api/v1/notices/{n}").json()["items"][0].get("replies", []) == []
     outsider = api_client(app, "contractor", sites=["elsewhere"])
     assert reply(outsider, n, 1, "已整改", 1).status_code == 404
     # a dismissed item needs no reply, and the others are enough to submit

@@ -157,3 +157,27 @@ def test_the_overview_api(world):
     assert bad.status_code == 422 and "one of 7, 30" in bad.text
     edge = api_client(world, "edge", "edge-a-2", sites=["a-2"])
     assert edge.get("/api/v1/overview").status_code == 403
+
+
+def test_a_dismissed_item_past_its_deadline_makes_no_notice_overdue(world):
+    """Overdue as the notice itself says it (an open item past its deadline): a false
+    alarm dismissed after its deadline passed leaves the notice on time."""
+    from siteguard.api.notices.queries import load_notice
+    from siteguard.api.notices.workflow import dismiss
+    from tests.support.api import api_client
+
+    inspector = Principal("李巡查", "inspector", insurer=INS)
+    with world.state.services.sessions.begin() as s:
+        a2 = s.query(ProjectRow).filter_by(site_id="a-2").one()
+        notice = issue_notice(s, a2, DeadlinePolicy(), "李巡查", NOW - timedelta(days=2))
+        late, later = notice.items
+        later.deadline = utc_naive(NOW + timedelta(days=3))
+        dismiss(s, late.hazard, inspector, "安全帽颜色误识别")  # past its deadline
+        notice_id = notice.id
+    client = api_client(world, "inspector", "李巡查", insurer=INS)
+    assert client.get(f"/api/v1/notices/{notice_id}").json()["overdue"] is False
+    with world.state.services.sessions() as s:
+        assert load_notice(s, notice_id).status != "closed"
+        assert figures(s, inspector).overdue == 0  # as the notice says
+        assert figures(s, Principal("admin", "admin")).overdue == 1  # b-1's only
+    assert client.get("/api/v1/overview").json()["overdue"] == 0

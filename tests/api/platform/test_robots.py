@@ -503,3 +503,18 @@ def test_a_picture_link_opens_on_a_phone_and_a_bad_one_says_why_in_chinese(
             assert b.execute_script("return document.documentElement.scrollWidth") <= w
         finally:
             b.quit()
+
+
+def test_a_picture_link_with_a_signature_that_is_not_hex_is_refused_not_an_error(tmp_path):
+    """Whatever an anonymous holder puts in ``sig`` (non-ASCII letters of the right length
+    too) is a 403 page, never a server error."""
+    app = create_app(api_settings(tmp_path, f"sqlite:///{tmp_path}/api.db", []))
+    anonymous = TestClient(app, raise_server_exceptions=False)
+    expires = int(time.time()) + 3600
+    for sig in ("é" * 64, "线" * 64, "0" * 63 + "é", "%00" * 64):
+        r = anonymous.get(f"/links/evidence/1.jpg?expires={expires}&sig={sig}")
+        assert r.status_code == 403, (sig, r.status_code, r.text[:200])
+    good = picture_signature(LINK_SECRET, 1, expires)
+    missing = anonymous.get(f"/links/evidence/1.jpg?expires={expires}&sig={good}")
+    assert missing.status_code == 404 and "暂时无法取得" in missing.text
+    assert "no hazard" not in missing.text  # the reason stays inside: strangers hold links

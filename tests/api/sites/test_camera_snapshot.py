@@ -130,3 +130,28 @@ def test_the_zone_editor_draws_over_the_live_frame_when_the_site_has_a_box(app, 
     # no edge box: what the editor used before (the latest evidence frame, or none)
     page = c.get(f"/console/sites/{BARE}/cameras/cam-1/zones").text
     assert "snapshot.jpg" not in page and 'id="no-frame"' in page
+
+
+def test_the_zone_editor_refuses_zones_that_are_not_a_list_with_the_reason(app):
+    """What the editor's form posts is the zones as a JSON list: any other JSON (a number,
+    null, nesting too deep to parse), and a camera id the edge could not have, come back
+    to the editor with the reason, never as a server error; the zones stay as they were."""
+    from fastapi.testclient import TestClient
+
+    with app.state.services.sessions.begin() as s:
+        key = create_key(s, "console-inspector", "inspector", insurer="ins")
+    c = TestClient(app, raise_server_exceptions=False)
+    assert c.post("/console/login", data={"key": key}).status_code == 200
+    csrf = c.get(f"/console/sites/{SITE}/cameras/cam-1/zones").text
+    csrf = csrf.split('name="csrf" value="')[1].split('"')[0]
+    url = f"/console/sites/{SITE}/cameras/cam-1/zones"
+    for zones in ("5", "null", "true", '"x"', "[" * 100_000):
+        r = c.post(url, data={"csrf": csrf, "zones": zones}, follow_redirects=False)
+        assert r.status_code == 303, (zones[:10], r.status_code)
+        assert "err=invalid%20zones" in r.headers["location"], r.headers["location"]
+    odd = f"/console/sites/{SITE}/cameras/cam%0A%01x/zones"
+    r = c.post(odd, data={"csrf": csrf, "zones": "[]"}, follow_redirects=False)
+    assert r.status_code == 422
+    cams = api_client(app).get(f"/api/v1/projects/{SITE}/cameras").json()
+    assert sorted(x["camera_id"] for x in cams) == ["cam-1", "cam-2", "cam-bad"]
+    assert all(x["zones"] == [] for x in cams)
