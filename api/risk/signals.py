@@ -48,6 +48,8 @@ class Period:
             first = datetime.strptime(month, "%Y-%m")
         except ValueError as exc:
             raise ValueError(f"month must be YYYY-MM, not {month!r}") from exc
+        if not 1970 <= first.year <= 9998:  # its previous month and China offset must exist
+            raise ValueError(f"month must be between 1970-01 and 9998-12, not {month!r}")
         nxt = datetime(first.year + first.month // 12, first.month % 12 + 1, 1)
         return cls(_utc(first), _utc(nxt), month)
 

@@ -280,6 +280,13 @@ def test_regulator_alerts_and_bulletin_renders(history):
         == 404
     )
     assert c.get("/api/v1/regulator/bulletin", params={"month": "2026-13"}).status_code == 422
+    # a month whose previous month or China-time bounds do not exist: 422, not a 500 (the
+    # fuzzer found 0001-01 and 0001-12 on the insurer's portfolio)
+    insurer = api_client(app, "insurer", insurer=INSURER)
+    for month in ("0001-01", "0001-12", "9999-12"):
+        for url in ("/api/v1/regulator/bulletin", "/api/v1/insurer/projects"):
+            r = (insurer if "insurer" in url else c).get(url, params={"month": month})
+            assert r.status_code == 422 and "between 1970-01" in r.text, (url, month, r.text)
     assert (
         api_client(app, "insurer", insurer=INSURER).get("/api/v1/regulator/alerts").status_code
         == 403
