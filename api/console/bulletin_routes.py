@@ -3,6 +3,7 @@ links to the PDF to file, the Excel workbook and the printable page."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -15,6 +16,7 @@ from siteguard.api.console.deps import lang_of, login, render
 from siteguard.api.deps import Sessions, Settings
 from siteguard.api.errors import Invalid
 from siteguard.api.risk.signals import Period
+from siteguard.api.store.clock import CHINA
 
 router = APIRouter()
 
@@ -28,6 +30,9 @@ def bulletin_page(
     jurisdiction: str = "",
 ) -> HTMLResponse:
     who, csrf = login(request)
+    if not month:  # the navigation's link: the last whole month, China time
+        first = datetime.now(CHINA).replace(day=1)
+        month = (first - timedelta(days=1)).strftime("%Y-%m")
     try:
         Period.month(month)
     except ValueError as exc:

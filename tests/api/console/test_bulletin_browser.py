@@ -2,12 +2,15 @@
 is inline (no iframe), at 390 px (a phone) and at 1280 px the page never scrolls sideways
 (the wide tables scroll inside their own box), with its 文号, 环比 and download links."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
+from siteguard.api.store.clock import CHINA
 from tests.api.bulletin.two_months import AUTHORITY, J, build
 from tests.support.browser import chromium, served
 
@@ -45,6 +48,14 @@ def test_the_bulletin_inside_the_console(console, size):
         old = b.find_element(By.TAG_NAME, "html")
         b.find_element(By.ID, "login").click()
         WebDriverWait(b, 15).until(staleness_of(old))
+        # the navigation's 月度通报 opens the last whole month (China time)
+        old = b.find_element(By.TAG_NAME, "html")
+        b.find_element(By.ID, "nav-bulletin").click()
+        WebDriverWait(b, 15).until(staleness_of(old))
+        first = datetime.now(CHINA).replace(day=1)
+        last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+        assert b.find_element(By.TAG_NAME, "h1").is_displayed()
+        assert f"month={last_month}" in b.page_source, "the month's own links name it"
         b.get(url + "/console/bulletin?month=2026-10&lang=zh")
         assert b.execute_script("return window.innerWidth") == w
         assert not b.find_elements(By.TAG_NAME, "iframe")
