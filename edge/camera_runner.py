@@ -183,10 +183,8 @@ class CameraRunner:
         self.frame_size = (wd, h)
         gone = self._protection_gone(frame.image, dets)
         obs = observations(dets, violations, self.cfg.zones, w.config.zone_rules, (wd, h), gone)
-        shown = frame.image
-        if candidates is not None:  # clips are stored evidence too: faces pixelated
-            shown = obscure_faces(frame.image.copy(), dets, candidates)
-        self.recent.append(self._clip_frame(shown))
+        # the clip's frame, its faces pixelated only if a clip is written (`_clip_images`)
+        self.recent.append((self._clip_frame(frame.image), wd, dets, candidates))
         self._last_view = (frame.image, dets, candidates)
         wall = datetime.fromtimestamp(frame.wall, UTC)
         events = self.lifecycle.observe(obs, frame.t, wall, (wd, h))
@@ -237,7 +235,7 @@ class CameraRunner:
                         ev.event_id,
                         frame.t,
                         self.worker.config.evidence.clip_seconds,
-                        lambda: recent,
+                        lambda: self._clip_images(recent),
                         self.cfg.detect_fps,
                     )
                     if not main.submit(clip):
@@ -261,8 +259,24 @@ class CameraRunner:
             batch = self._clip_batch = [event_id]
         self._clip_writer.submit(self._encode_clip, batch, list(self.recent))
 
-    def _encode_clip(self, batch: list[str], frames: list[Any]) -> None:
+    @staticmethod
+    def _clip_images(recent: list[tuple[Any, int, Any, Any]]) -> list[Any]:
+        """The ring's frames as the clip stores them: faces pixelated (clips are stored
+        evidence too) when privacy candidates were kept. Done here, off the analysis
+        thread and only for frames a clip is written from, not for every analysed frame."""
+        out = []
+        for image, width, dets, candidates in recent:
+            if candidates is not None:
+                s = image.shape[1] / width
+                image = obscure_faces(
+                    image.copy(), scaled_detections(dets, s, s), scaled_detections(candidates, s, s)
+                )
+            out.append(image)
+        return out
+
+    def _encode_clip(self, batch: list[str], recent: list[Any]) -> None:
         store = self.worker.evidence
+        frames = self._clip_images(recent)
         uri = store.save_clip(batch[0], frames, self.cfg.detect_fps)
         with self._clip_lock:
             others, self._clip_batch = batch[1:], None

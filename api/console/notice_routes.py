@@ -177,8 +177,8 @@ def item_reply(
     """The contractor's reply to one item; back to that item's card."""
     who = form_login(request, csrf)
     url = f"/console/notices/{notice_id}"
-    files = read_photos((f.filename, f.file) for f in _uploads(photos))
-    try:
+    try:  # too many photos is the domain's refusal too: shown on the page
+        files = read_photos((f.filename, f.file) for f in _uploads(photos))
         with sessions.begin() as s:
             n = load_notice(s, notice_id, who)
             who.require("contractor")
@@ -206,8 +206,8 @@ def notice_submit(
     """Submit for re-inspection: the items' replies, or one reply for the unanswered."""
     who = form_login(request, csrf)
     url = f"/console/notices/{notice_id}"
-    files = read_photos((f.filename, f.file) for f in _uploads(photos))
-    try:
+    try:  # too many photos is the domain's refusal too: shown on the page
+        files = read_photos((f.filename, f.file) for f in _uploads(photos))
         with sessions.begin() as s:
             n = load_notice(s, notice_id, who)
             stored = store_photos(settings.data_dir, n.number, files, settings.proof_max_pixels)

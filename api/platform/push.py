@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -137,6 +137,19 @@ def message_site(body: str) -> str:
     project = data.get("project")
     site = data.get("site_id") or (project.get("site_id") if isinstance(project, dict) else "")
     return str(site or "")
+
+
+class Backoff(Protocol):
+    base_backoff_s: float
+    max_backoff_s: float
+
+
+def backoff_s(attempts: int, cfg: Backoff) -> float:
+    """How long an outbox row waits after its ``attempts``-th failure: doubling from
+    ``base_backoff_s`` up to ``max_backoff_s``, with +-20 % jitter so that replicas and
+    queues do not retry in step (the platform push and the group robots)."""
+    delay = min(cfg.max_backoff_s, cfg.base_backoff_s * 2 ** (attempts - 1))
+    return delay * random.uniform(0.8, 1.2)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -282,12 +295,8 @@ class Pusher:
             row.attempts += 1
             row.claimed_until = None
             if error:
-                delay = min(
-                    self.settings.max_backoff_s,
-                    self.settings.base_backoff_s * 2 ** (row.attempts - 1),
-                )
                 row.next_attempt_at = now_naive() + timedelta(
-                    seconds=delay * random.uniform(0.8, 1.2)
+                    seconds=backoff_s(row.attempts, self.settings)
                 )
                 row.last_error = error[:2000]
                 self.failures += 1

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import threading
 import time
@@ -36,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from siteguard.api.hazards.evidence import EvidenceRefusals, cached_evidence, site_edge_box
 from siteguard.api.platform import robot_formats
+from siteguard.api.platform.push import backoff_s
 from siteguard.api.platform.robots import RobotGroup, RobotSettings
 from siteguard.api.settings import EvidenceFetchSettings
 from siteguard.api.store.clock import now_naive
@@ -170,10 +170,6 @@ class RobotDeliverer:
                 done += 1
         return done
 
-    def _paced(self, robot: str) -> bool:
-        last = self._last_post.get(robot)
-        return last is None or time.monotonic() - last >= self.settings.min_interval_s
-
     def _queues(self) -> dict[str, list[tuple[int, datetime, datetime | None]]]:
         with self.sessions() as s:
             rows = s.execute(
@@ -261,11 +257,9 @@ class RobotDeliverer:
         return 0
 
     def _retry_later(self, row: RobotMessageRow, error: str, rate_limited: bool = False) -> None:
-        cfg = self.settings
-        delay = min(cfg.max_backoff_s, cfg.base_backoff_s * 2 ** (row.attempts - 1))
-        delay *= random.uniform(0.8, 1.2)
+        delay = backoff_s(row.attempts, self.settings)
         if rate_limited:
-            delay = max(delay, cfg.rate_limit_pause_s)
+            delay = max(delay, self.settings.rate_limit_pause_s)
         row.next_attempt_at = now_naive() + timedelta(seconds=delay)
         row.last_error = error[:2000]
 
