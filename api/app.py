@@ -20,10 +20,11 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException  # FastAPI's and Starlette's own (404, 405, 400)
 
 from siteguard.api.access.body_limit import BodyLimit
+from siteguard.api.access.keys import Principal
 from siteguard.api.bulletin.routes import router as regulator_router
-from siteguard.api.console.deps import LoginRequired, render
+from siteguard.api.console.deps import LoginRequired, lang_of, render
 from siteguard.api.console.routes import router as console_router
-from siteguard.api.deps import Db, ServicesDep
+from siteguard.api.deps import Db, ServicesDep, console_login, get_services
 from siteguard.api.errors import DomainError
 from siteguard.api.hazards.routes import router as hazard_router
 from siteguard.api.intake.routes import router as intake_router
@@ -48,9 +49,22 @@ class HealthOut(BaseModel):
 
 def _error(request: Request, status: int, detail: Any) -> Response:
     if request.url.path.startswith("/console/"):  # people, not programs: a page
-        page: Response = render(request, "error.html", status=status, code=status, detail=detail)
+        who, csrf = _reader(request)
+        page: Response = render(
+            request, "error.html", who, csrf, status=status, code=status, detail=detail
+        )
         return page
     return JSONResponse(status_code=status, content={"error": str(detail)})
+
+
+def _reader(request: Request) -> tuple[Principal | None, str]:
+    """Who is logged in, for the error page's header (its navigation and logout); nobody
+    when that cannot be told (no login, or the database is what failed)."""
+    try:
+        found = console_login(request, get_services(request).sessions)
+    except Exception:
+        return None, ""
+    return found if found is not None else (None, "")
 
 
 def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
@@ -99,7 +113,8 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def _domain_error(r: Request, exc: DomainError) -> Response:
-        return _error(r, exc.status, exc.detail)
+        people = r.url.path.startswith("/console/")
+        return _error(r, exc.status, exc.said_in(lang_of(r)) if people else exc.detail)
 
     @app.exception_handler(HTTPException)
     async def _http_error(r: Request, exc: HTTPException) -> Response:

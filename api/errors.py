@@ -8,13 +8,19 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base: `detail` is what a person reads."""
+    """Base: `detail` is what a person reads (English, as programs get it); `zh`, where
+    given, is the same in Chinese for the console's readers."""
 
     status = 400
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, zh: str = "") -> None:
         super().__init__(detail)
         self.detail = detail
+        self.zh = zh
+
+    def said_in(self, lang: str) -> str:
+        """The refusal in the reader's language (English where no Chinese was written)."""
+        return self.zh if lang == "zh" and self.zh else self.detail
 
 
 class NotFound(DomainError):

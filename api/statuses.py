@@ -22,3 +22,19 @@ class NoticeStatus(StrEnum):
     RECTIFYING = "rectifying"  # 整改中 (acknowledged, or a reply was rejected)
     SUBMITTED = "submitted"  # 待复查: the contractor replied with proof
     CLOSED = "closed"  # 已闭环: re-inspected and accepted
+
+
+# what a Chinese reader calls each state (the console's words, for the domain's refusals)
+STATUS_ZH = {
+    "open": "待处理",
+    "issued": "已签发",
+    "escalated": "已升级",
+    "closed": "已关闭",
+    "dismissed": "误报",
+    "rectifying": "整改中",
+    "submitted": "待复查",
+}
+
+
+def status_zh(status: str) -> str:
+    return STATUS_ZH.get(status, status)

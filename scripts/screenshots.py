@@ -194,6 +194,7 @@ def main(out: Path) -> int:
         ("inspector", "12-alarm-centre", "/console/alerts", None),
         ("inspector", "13-phone-home", "/console/", (412, 915)),
         ("contractor", "14-phone-alarms", "/console/alerts", (412, 915)),
+        ("insurer", "15-phone-risk", "/console/risk", (390, 844)),
     ]
     from siteguard.api.store.tables import NoticeItemRow
 

@@ -71,7 +71,10 @@ class Principal:
 
     def require(self, *roles: str) -> None:
         if self.role not in roles and self.role != "admin":
-            raise Forbidden(f"role {self.role} may not do this (needs {' or '.join(roles)})")
+            raise Forbidden(
+                f"role {self.role} may not do this (needs {' or '.join(roles)})",
+                "当前角色无权执行此操作",
+            )
 
     def check_route(self, method: str, route: str) -> None:
         """Refuse a call the role may never make, whatever the scope: for an edge key,

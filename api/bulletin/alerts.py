@@ -393,5 +393,7 @@ def mark_read(
     try:
         s.flush()
     except IntegrityError:  # a parallel mark of the same alert by the same reader
-        raise Conflict("already marked read (reload the page)") from None
+        raise Conflict(
+            "already marked read (reload the page)", "已标记为已阅（请刷新页面）"
+        ) from None
     return len(fresh)

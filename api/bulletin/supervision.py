@@ -28,7 +28,7 @@ from siteguard.api.notices import workflow
 from siteguard.api.notices.queries import notice_of_hazard
 from siteguard.api.platform import push
 from siteguard.api.records import audit
-from siteguard.api.statuses import HazardStatus
+from siteguard.api.statuses import HazardStatus, status_zh
 from siteguard.api.store.clock import CHINA, china_text, iso, iso_or_none, now_naive, utc_naive
 from siteguard.api.store.tables import NoticeRow, ProjectRow, SupervisionRow
 
@@ -53,15 +53,22 @@ def supervise(
     h = load_hazard(s, who, hazard_id)  # out of scope: NotFound
     requirement = requirement.strip()
     if not requirement:
-        raise Invalid("a supervision needs a requirement saying what must be done")
+        raise Invalid(
+            "a supervision needs a requirement saying what must be done", "督办须填写督办要求"
+        )
     if len(requirement) > REQUIREMENT_MAX:
-        raise Invalid(f"the requirement is longer than {REQUIREMENT_MAX} characters")
+        raise Invalid(
+            f"the requirement is longer than {REQUIREMENT_MAX} characters",
+            f"督办要求不能超过 {REQUIREMENT_MAX} 字",
+        )
     at = utc_naive(now) if now else now_naive()
     due = utc_naive(deadline) if deadline is not None else None
     if due is not None and due <= at:
-        raise Invalid(f"the deadline {iso(due)} is not in the future")
+        raise Invalid(f"the deadline {iso(due)} is not in the future", "督办期限须晚于当前时间")
     if h.status in (HazardStatus.CLOSED, HazardStatus.DISMISSED):
-        raise Conflict(f"hazard {h.id} is already {h.status}")
+        raise Conflict(
+            f"hazard {h.id} is already {h.status}", f"隐患 #{h.id} 已是「{status_zh(h.status)}」"
+        )
     notice = notice_of_hazard(s, h.id)
     project = s.scalar(select(ProjectRow).where(ProjectRow.site_id == h.site_id))
     row = SupervisionRow(

@@ -47,6 +47,7 @@ from siteguard.api.console.text import translator
 from siteguard.api.deps import RecordId, Sessions, console_login, get_services
 from siteguard.api.documents.html import templates
 from siteguard.api.errors import DomainError, Forbidden, Invalid
+from siteguard.api.sites.names import PlaceNames, place_names
 from siteguard.api.statuses import HazardStatus
 from siteguard.api.store.clock import CHINA, china_text
 from siteguard.contract.hazards import HazardType, hazard_name
@@ -126,8 +127,9 @@ FormFilter = Annotated[AlertFilter, Depends(form_filter)]
 PageForm = Annotated[int, Form(ge=1, le=100_000)]
 
 
-def row_view(a: Alert, p: AlertPage, names: dict[str, str]) -> dict[str, Any]:
-    """One alert as the page's row (China time, the hazard's name in the page's language)."""
+def row_view(a: Alert, p: AlertPage, names: dict[str, str], places: PlaceNames) -> dict[str, Any]:
+    """One alert as the page's row (China time, the hazard's name in the page's language,
+    the camera's registered name)."""
     h = a.hazard
     notice = p.notices.get(a.hazard_id)
     return {
@@ -138,7 +140,7 @@ def row_view(a: Alert, p: AlertPage, names: dict[str, str]) -> dict[str, Any]:
         "site_name": a.site_name or a.site_id,
         "name": names.get(a.hazard_type, a.hazard_type),
         "status": h.status if h is not None else "open",
-        "camera": h.camera_id if h is not None else "",
+        "camera": places.camera(a.site_id, h.camera_id) if h is not None else "",
         "thumb": f"/api/v1/hazards/{a.hazard_id}/evidence.jpg" if h and h.evidence_uri else None,
         "read_at": china_text(a.read_at) if a.read_at is not None else None,
         "reader": p.reader,
@@ -163,6 +165,7 @@ def alerts_page(
     with sessions() as s:
         p = alert_page(s, who, f, page)
         projects = visible_projects(s, who)
+        places = place_names(s, [pr.site_id for pr in projects])
     names = _names(request)
     local_now = datetime.now(CHINA)  # bulletins are China-time months
     last_month = (local_now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
@@ -179,13 +182,14 @@ def alerts_page(
         who,
         csrf,
         p=p,
-        rows=[row_view(a, p, names) for a in p.alerts],
+        rows=[row_view(a, p, names, places) for a in p.alerts],
         f=f,
         query=query,
         link=link,
         stream_qs=urlencode(dict(query, after=str(p.cursor))),
         projects=projects,
         cameras=sorted(c for c in p.counts["camera"] if c),
+        camera_names={cam: name for (_site, cam), name in places.cameras.items()},
         hazard_types=[t.value for t in HazardType],
         statuses=[st.value for st in HazardStatus],
         month=last_month,
@@ -229,7 +233,7 @@ def alerts_read(
         with sessions.begin() as s:
             mark_read(s, who, refs)
     except DomainError as exc:
-        return _back(request, f, page, err=exc.detail)
+        return _back(request, f, page, err=exc.said_in(lang_of(request)))
     return _back(request, f, page, msg="marked_read")
 
 
@@ -254,7 +258,7 @@ def alerts_supervise(
         with sessions.begin() as s:
             supervise(s, who, hazard_id, requirement, due)
     except DomainError as exc:
-        return _back(request, f, page, err=exc.detail)
+        return _back(request, f, page, err=exc.said_in(lang_of(request)))
     return _back(request, f, page, msg="supervision_done")
 
 
@@ -297,10 +301,11 @@ async def alerts_stream(
             return [], False  # logged out, key revoked or session expired
         with sessions() as s:
             p, cursor = arrivals(s, who, f, cursor, sent)
+            places = place_names(s, (a.site_id for a in p.alerts))
         out = []
         for a in reversed(p.alerts):  # oldest first: each goes on top of the one before
             sent.add(a.key)
-            row = row_view(a, p, names)
+            row = row_view(a, p, names, places)
             html = row_template.render(a=row, **row_ctx)
             major = a.kind == "major_hazard"
             data = json.dumps(

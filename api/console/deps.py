@@ -100,7 +100,7 @@ def act(
         with get_services(request).sessions.begin() as s:
             change(s)
     except DomainError as exc:
-        return back(url, err=exc.detail)
+        return back(url, err=exc.said_in(lang_of(request)))
     return back(done_url or url, msg=translator(lang_of(request))(msg))
 
 

@@ -28,6 +28,7 @@ from siteguard.api.hazards.history import hazard_history, hazard_proof
 from siteguard.api.hazards.queries import load_hazard
 from siteguard.api.notices import workflow
 from siteguard.api.notices.queries import notice_of_hazard
+from siteguard.api.sites.names import place_names
 from siteguard.api.statuses import HazardStatus, NoticeStatus
 from siteguard.api.store.clock import china_text
 from siteguard.api.store.tables import NoticeRow
@@ -59,6 +60,7 @@ def _page(
     conf = confirmation(h, notice)
     open_ = h.status == HazardStatus.OPEN
     name = hazard_name(request, h.hazard_type)
+    places = place_names(s, [h.site_id])
     # the edge writes its reason in English: a Chinese reader gets the rule and score
     reason = (
         h.reason
@@ -74,6 +76,8 @@ def _page(
         h=h,
         name=name,
         reason=reason,
+        site_name=places.project(h.site_id),
+        camera_name=places.camera(h.site_id, h.camera_id),
         first_local=china_text(h.first_seen),
         last_local=china_text(h.last_seen),
         seen=seen,

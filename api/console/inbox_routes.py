@@ -22,6 +22,7 @@ from siteguard.api.errors import DomainError, Forbidden
 from siteguard.api.hazards.confirm import confirm_hazards
 from siteguard.api.hazards.queries import visible_hazards
 from siteguard.api.notices.issue import issue_for_hazards
+from siteguard.api.sites.names import place_names
 from siteguard.api.statuses import HazardStatus
 from siteguard.api.store.clock import china_text, now_naive
 
@@ -50,13 +51,15 @@ def inbox_page(request: Request, sessions: Sessions) -> HTMLResponse:
     lang, now = lang_of(request), now_naive()
     with sessions() as s:
         hazards = visible_hazards(s, who, status=HazardStatus.OPEN, limit=INBOX_MAX)
+        places = place_names(s, (h.site_id for h in hazards))
     rank = {"major": 0, "general": 1}
     hazards.sort(key=lambda h: (rank.get(h.level, 2), h.first_seen))
     rows = [
         dict(
             id=h.id,
             site_id=h.site_id,
-            camera_id=h.camera_id,
+            site_name=places.project(h.site_id),
+            camera=places.camera(h.site_id, h.camera_id),
             level=h.level,
             name=hazard_name(request, h.hazard_type),
             first=china_text(h.first_seen),
@@ -92,7 +95,7 @@ def inbox_issue(
             notices = issue_for_hazards(s, who, hazard, settings.deadlines)
             numbers = [(n.id, n.number) for n in notices]
     except DomainError as exc:
-        return back("/console/inbox", err=exc.detail)
+        return back("/console/inbox", err=exc.said_in(lang_of(request)))
     said = f"{translator(lang_of(request))('issued_notices')}: " + ", ".join(n for _, n in numbers)
     if len(numbers) == 1:
         return back(f"/console/notices/{numbers[0][0]}", msg=said)
@@ -115,6 +118,6 @@ def inbox_confirm(
         with get_services(request).sessions.begin() as s:
             ids = [h.id for h in confirm_hazards(s, who, chosen)]
     except DomainError as exc:
-        return back("/console/inbox", err=exc.detail)
+        return back("/console/inbox", err=exc.said_in(lang_of(request)))
     said = f"{translator(lang_of(request))('confirmed_n')}: " + ", ".join(f"#{i}" for i in ids)
     return back("/console/inbox", msg=said)

@@ -29,8 +29,9 @@ from siteguard.api.notices.queries import (
     notice_history,
 )
 from siteguard.api.notices.views import notice_detail
+from siteguard.api.statuses import NoticeStatus
 from siteguard.api.store.clock import china_text, now_naive
-from siteguard.api.store.tables import NoticeHistoryRow
+from siteguard.api.store.tables import NoticeHistoryRow, NoticeRow
 
 router = APIRouter()
 
@@ -131,13 +132,28 @@ def _history_row(r: NoticeHistoryRow) -> dict[str, object]:
     )
 
 
+def _issued_row(n: NoticeRow) -> dict[str, object]:
+    """The notice's first step, 下发: not a workflow transition, so not in its history
+    table, but the first thing a reader of the history looks for."""
+    return dict(
+        at=china_text(n.issued_at),
+        actor=n.issuer,
+        role="inspector",
+        action="issue",
+        from_status="",
+        to_status=NoticeStatus.ISSUED,
+        comment="",
+        attachments=[],
+    )
+
+
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
 def notice_page(request: Request, sessions: Sessions, notice_id: RecordId) -> HTMLResponse:
     who, csrf = login(request)
     with sessions() as s:
         n = load_notice(s, notice_id, who)
         view = notice_detail(n, notice_progress(s, n, now_naive()))
-        history = [_history_row(r) for r in notice_history(s, notice_id)]
+        history = [_issued_row(n)] + [_history_row(r) for r in notice_history(s, notice_id)]
         supervisions = notice_banner(s, n)  # 督办 of its hazards (api/bulletin/supervision)
     actions = allowed_actions(who, view["status"])
     return render(
@@ -188,7 +204,7 @@ def item_reply(
             stored = store_photos(settings.data_dir, n.number, files, settings.proof_max_pixels)
             workflow.reply_to_item(s, n, no, who, reply, stored)
     except DomainError as exc:
-        return back(url, err=exc.detail)
+        return back(url, err=exc.said_in(lang_of(request)))
     done = translator(lang_of(request))("item_replied").format(no=no)
     return RedirectResponse(f"{url}?msg={quote(done)}#item-{no}", 303)
 
@@ -213,7 +229,7 @@ def notice_submit(
             stored = store_photos(settings.data_dir, n.number, files, settings.proof_max_pixels)
             workflow.apply(s, n, "submit", who, reply, stored)
     except DomainError as exc:
-        return back(url, err=exc.detail)
+        return back(url, err=exc.said_in(lang_of(request)))
     return back(url, msg=translator(lang_of(request))("done_submit"))
 
 
@@ -231,7 +247,7 @@ def notice_action(
     who = form_login(request, csrf)
     url = f"/console/notices/{notice_id}"
     if action == "submit":
-        return back(url, err="submit needs proof photos")
+        return back(url, err=translator(lang_of(request))("submit_needs_photos"))
     return act(
         request,
         url,

@@ -20,6 +20,7 @@ from siteguard.api.deps import CameraId, ServicesDep, Sessions, Settings
 from siteguard.api.errors import NotFound
 from siteguard.api.hazards.queries import latest_frame, latest_frames, open_hazards
 from siteguard.api.sites.cameras import ZONE_EDITORS, save_zones, site_cameras
+from siteguard.api.sites.names import place_names
 from siteguard.api.sites.snapshot import live_snapshot, stored_snapshot
 from siteguard.api.store.clock import china_text, now_naive
 from siteguard.contract.zones import Zone
@@ -41,13 +42,14 @@ def site_page(
             for c in site_cameras(s, site_id, settings.cameras)
         ]
         hazards = open_hazards(s, site_id)
+        places = place_names(s, [site_id])
     rows = [
         dict(
             id=h.id,
             name=hazard_name(request, h.hazard_type),
             level=h.level,
             status=h.status,
-            camera_id=h.camera_id,
+            camera=places.camera(site_id, h.camera_id),
             zone=h.zone,
             first_local=china_text(h.first_seen),
         )

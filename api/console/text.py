@@ -259,6 +259,16 @@ TEXT.update(  # the notice page: item cards, replies per item (api/console/notic
             "也可在上方逐项回复；全部条目回复后即可提交复查。",
             "Or answer each item above; once all are answered, submit for re-inspection.",
         ),
+        "submit_needs_photos": (
+            "提交复查须附整改照片：请在整改项中回复。",
+            "Submitting needs proof photos: answer the items.",
+        ),
+        "reply_and_submit": ("回复并提交复查", "Reply and submit for re-inspection"),
+        "reply_above": (
+            "在上方整改项中填写整改情况、拍照，然后点“回复并提交复查”。",
+            "Answer the item above with what was done and photos, then press “Reply and "
+            "submit for re-inspection”.",
+        ),
         "submit_items": ("提交复查", "Submit for re-inspection"),
         "submit_help_ready": (
             "全部条目已回复，可提交复查。",

@@ -87,6 +87,7 @@ def line_chart(
         for x, y in (xy(i, v) for i, (_, v) in enumerate(points) if v is not None)
     )
     parts.append(f'<polyline points="{path}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>')
+    shown = _labels_that_fit([label for label, _ in points], left, step, font)
     for i, (label, v) in enumerate(points):
         x = left + i * step
         if v is not None:
@@ -95,12 +96,11 @@ def line_chart(
                 f'<circle class="point" data-value="{v:.4f}" cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
                 f'fill="{PALETTE[0]}"><title>{escape(label)}: {v:.3f}</title></circle>'
             )
-        anchor = (
-            "start" if i == 0 and len(points) > 1 else "end" if i == len(points) - 1 else "middle"
-        )
+        if i not in shown:
+            continue  # it would overlap a neighbour's label: the point keeps its tooltip
         parts.append(
             f'<text x="{x:.1f}" y="{height - 6}" font-size="{font}" '
-            f'text-anchor="{anchor}">{escape(label)}</text>'
+            f'text-anchor="{_anchor(i, len(points))}">{escape(label)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -258,6 +258,48 @@ def stacked_bar_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _anchor(i: int, n: int) -> str:
+    """The first x label starts at its point, the last ends at it, the others centre."""
+    return "start" if i == 0 and n > 1 else "end" if i == n - 1 else "middle"
+
+
+def text_width(text: str, font: float) -> float:
+    """About how wide ``text`` is drawn: a CJK character is square, others about 0.6 of it."""
+    return sum(font if ord(c) > 0x2E80 else 0.6 * font for c in text)
+
+
+def _labels_that_fit(labels: Sequence[str], left: float, step: float, font: float) -> set[int]:
+    """Indices of the x labels to draw so that none overlaps another (4 px apart at
+    least): the last one always (the newest value), the first, then every other one
+    that still has room, from the left."""
+    n = len(labels)
+
+    def extent(i: int) -> tuple[float, float]:
+        x, w = left + i * step, text_width(labels[i], font)
+        anchor = _anchor(i, n)
+        return (
+            (x, x + w)
+            if anchor == "start"
+            else (x - w, x)
+            if anchor == "end"
+            else (
+                x - w / 2,
+                x + w / 2,
+            )
+        )
+
+    if n == 0:
+        return set()
+    last = extent(n - 1)
+    shown, right_edge = {n - 1}, -1e9
+    for i in range(n - 1):
+        a, b = extent(i)
+        if a >= right_edge + 4 and b + 4 <= last[0]:
+            shown.add(i)
+            right_edge = b
+    return shown
 
 
 def trend_chart(

@@ -59,9 +59,14 @@ def picture_size(name: str, data: bytes) -> tuple[int, int]:
     elif data.startswith(JPEG_SOI):
         size = _jpeg_size(data)
     else:
-        raise Invalid(f"{name}: not a readable image: not a JPEG or PNG")
+        raise Invalid(
+            f"{name}: not a readable image: not a JPEG or PNG", f"{name}：不是 JPEG 或 PNG 图片"
+        )
     if size is None or 0 in size:
-        raise Invalid(f"{name}: not a readable image: no image size in its JPEG or PNG header")
+        raise Invalid(
+            f"{name}: not a readable image: no image size in its JPEG or PNG header",
+            f"{name}：无法读取的图片（文件头中没有尺寸）",
+        )
     return size
 
 
@@ -72,7 +77,8 @@ def check_picture(name: str, data: bytes, max_pixels: int) -> None:
     width, height = picture_size(name, data)
     if width * height > max_pixels:
         raise TooLarge(
-            f"{name}: {width}x{height} pixels, over the limit of {max_pixels / 1e6:g} megapixels"
+            f"{name}: {width}x{height} pixels, over the limit of {max_pixels / 1e6:g} megapixels",
+            f"{name}：{width}x{height} 像素，超过 {max_pixels / 1e6:g} 百万像素的上限",
         )
     if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
-        raise Invalid(f"{name}: not a readable image")
+        raise Invalid(f"{name}: not a readable image", f"{name}：图片已损坏，无法读取")

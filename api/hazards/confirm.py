@@ -22,7 +22,7 @@ from siteguard.api.errors import Conflict, Invalid
 from siteguard.api.hazards.queries import load_hazard
 from siteguard.api.notices.workflow import lock_row
 from siteguard.api.records import audit
-from siteguard.api.statuses import HazardStatus
+from siteguard.api.statuses import HazardStatus, status_zh
 from siteguard.api.store.clock import china_text, utc_naive
 from siteguard.api.store.tables import HazardRow, NoticeRow
 
@@ -58,12 +58,15 @@ def confirm(s: Session, hazard: HazardRow, who: Principal, at: datetime | None =
         if hazard.confirmed_at is not None:
             raise Conflict(
                 f"hazard {hazard.id} was already confirmed by {hazard.confirmed_by} at "
-                f"{china_text(hazard.confirmed_at)} (China time)"
+                f"{china_text(hazard.confirmed_at)} (China time)",
+                f"隐患 #{hazard.id} 已由 {hazard.confirmed_by} 于 "
+                f"{china_text(hazard.confirmed_at)} 确认",
             )
         if hazard.status != HazardStatus.OPEN:
             raise Conflict(
                 f"hazard {hazard.id} is {hazard.status}: only an open hazard is confirmed "
-                "(issuing its notice confirmed an issued one)"
+                "(issuing its notice confirmed an issued one)",
+                f"隐患 #{hazard.id} 已是「{status_zh(hazard.status)}」：只有待处理的隐患需要确认",
             )
     hazard.confirmed_at = utc_naive(at or datetime.now(UTC))
     hazard.confirmed_by = who.name
@@ -86,5 +89,5 @@ def confirm_hazards(
     who.require(*CONFIRM_ROLES)
     ids = sorted(set(hazard_ids))
     if not ids:
-        raise Invalid("choose at least one hazard")
+        raise Invalid("choose at least one hazard", "请至少选择一条隐患")
     return [confirm(s, load_hazard(s, who, i), who, at) for i in ids]

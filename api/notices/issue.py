@@ -134,7 +134,9 @@ def issue_for_site(
     if notice is None:
         raise Conflict(
             "no open hazard without a notice"
-            + ("" if only is None else " among the hazards chosen (issued or dismissed since?)")
+            + ("" if only is None else " among the hazards chosen (issued or dismissed since?)"),
+            "没有尚未下发的待处理隐患"
+            + ("" if only is None else "：所选隐患可能已被下发或判为误报（请刷新页面）"),
         )
     audit.append(
         s,
@@ -159,7 +161,7 @@ def issue_for_hazards(
     who.require("inspector")
     ids = sorted(set(hazard_ids))
     if not ids:
-        raise Invalid("choose at least one hazard")
+        raise Invalid("choose at least one hazard", "请至少选择一条隐患")
     rows = {h.id: h for h in s.scalars(select(HazardRow).where(HazardRow.id.in_(ids)))}
     by_site: dict[str, list[int]] = {}
     for hazard_id in ids:
@@ -172,6 +174,9 @@ def issue_for_hazards(
         notice = issue_for_site(s, who, site_id, policy, only=chosen)
         missing = set(chosen) - {i.hazard_id for i in notice.items}
         if missing:
-            raise Conflict(f"hazards {sorted(missing)} are no longer open or are on a notice")
+            raise Conflict(
+                f"hazards {sorted(missing)} are no longer open or are on a notice",
+                f"隐患 {'、'.join(f'#{i}' for i in sorted(missing))} 已不是待处理或已在通知单上",
+            )
         notices.append(notice)
     return notices

@@ -25,7 +25,10 @@ def read_photos(files: Iterable[tuple[str | None, BinaryIO]]) -> list[tuple[str,
     photos: list[tuple[str, bytes]] = []
     for filename, file in files:
         if len(photos) == MAX_PHOTOS:
-            raise TooLarge(f"at most {MAX_PHOTOS} photos per reply: send the others in another")
+            raise TooLarge(
+                f"at most {MAX_PHOTOS} photos per reply: send the others in another",
+                f"每次回复最多 {MAX_PHOTOS} 张照片，其余请另行回复",
+            )
         photos.append((filename or "upload", file.read(MAX_BYTES + 1)))
     return photos
 
@@ -35,7 +38,7 @@ def check_photo(filename: str, data: bytes, max_pixels: int = MAX_PIXELS) -> Non
     Invalid for one that is not a readable JPEG or PNG. Seconds for a big photo: call it
     off the event loop."""
     if len(data) > MAX_BYTES:
-        raise TooLarge(f"{filename}: larger than 10 MB")
+        raise TooLarge(f"{filename}: larger than 10 MB", f"{filename}：超过 10 MB")
     check_picture(filename, data, max_pixels)
 
 
@@ -48,7 +51,10 @@ def store_photos(
     """Store up to 20 (filename, content) photos once every one of them passed
     `check_photo` (one bad photo, or more than 20: nothing is stored)."""
     if len(photos) > MAX_PHOTOS:
-        raise TooLarge(f"at most {MAX_PHOTOS} photos per reply: send the others in another")
+        raise TooLarge(
+            f"at most {MAX_PHOTOS} photos per reply: send the others in another",
+            f"每次回复最多 {MAX_PHOTOS} 张照片，其余请另行回复",
+        )
     for filename, data in photos:
         check_photo(filename, data, max_pixels)
     folder = data_dir / "proof" / notice_number

@@ -77,9 +77,14 @@ def add_reply(
     """Store the reply to item ``no`` (1-based) and record it in the audit chain; the
     caller holds the notice's lock and has checked the state and the role."""
     if not text.strip():
-        raise Invalid(f"the reply to item {no} must say what was done")
+        raise Invalid(
+            f"the reply to item {no} must say what was done", f"第 {no} 项的回复须说明整改情况"
+        )
     if not attachments:
-        raise Invalid(f"the reply to item {no} needs at least one proof photo")
+        raise Invalid(
+            f"the reply to item {no} needs at least one proof photo",
+            f"第 {no} 项的回复须附至少一张整改照片",
+        )
     item = notice.items[no - 1]
     row = NoticeItemReplyRow(
         notice_id=notice.id,
@@ -128,9 +133,12 @@ def prepare_submission(
     Returns the proof photos the submission carries."""
     if reply.strip() or attachments:
         if not attachments:
-            raise Invalid("a rectification reply needs at least one proof photo")
+            raise Invalid(
+                "a rectification reply needs at least one proof photo",
+                "整改回复须附至少一张整改照片",
+            )
         if not reply.strip():
-            raise Invalid("a rectification reply must say what was done")
+            raise Invalid("a rectification reply must say what was done", "整改回复须说明整改情况")
         rnd = current_round(s, notice.id)
         replies = replies_by_item(s, notice.id)
         for no, item in enumerate(notice.items, 1):
@@ -144,13 +152,16 @@ def prepare_submission(
     if missing:
         raise Invalid(
             f"items {', '.join(map(str, missing))} have no reply yet: reply to each item "
-            "(text and proof photos) before submitting, or send one reply with photos for all"
+            "(text and proof photos) before submitting, or send one reply with photos for all",
+            f"第 {'、'.join(map(str, missing))} 项尚未回复：请逐项回复（说明和整改照片）后再提交，"
+            "或填写一份带照片的总回复",
         )
     latest = [replies[it.id][-1] for _no, it in open_items]
     if rnd > 1 and not any(r.round == rnd for r in latest):
         raise Invalid(
             "the last re-inspection rejected these replies: reply again to the items it "
-            "names before submitting"
+            "names before submitting",
+            "上次复查未通过：请先重新回复被退回的整改项，再提交",
         )
     photos: list[str] = []
     for r in latest:

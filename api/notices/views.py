@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import object_session
 
+from siteguard.api.sites.names import place_names
 from siteguard.api.statuses import NoticeStatus
 from siteguard.api.store.clock import china_text, iso
 from siteguard.api.store.tables import NoticeRow
@@ -117,6 +119,8 @@ def notice_summary(n: NoticeRow) -> dict[str, Any]:
 def notice_view(n: NoticeRow) -> dict[str, Any]:
     """Everything the JSON and the printed page show (问题清单, 责任人清单, 整改时限清单)."""
     p = n.project
+    s = object_session(n)
+    cameras = place_names(s, [p.site_id]).cameras if s is not None else {}
     return {
         "id": n.id,
         "number": n.number,
@@ -145,7 +149,7 @@ def notice_view(n: NoticeRow) -> dict[str, Any]:
                 "title": it.title,
                 "level": it.level,
                 "level_zh": LEVEL_ZH[it.level],
-                "location": f"{it.hazard.camera_id}"
+                "location": _camera_text(cameras, (p.site_id, it.hazard.camera_id))
                 + (f" / {it.hazard.zone}" if it.hazard.zone else ""),
                 "found_at": china_text(it.hazard.first_seen),
                 "reason": it.hazard.reason,
@@ -159,6 +163,13 @@ def notice_view(n: NoticeRow) -> dict[str, Any]:
             for i, it in enumerate(n.items)
         ],
     }
+
+
+def _camera_text(cameras: dict[tuple[str, str], str], site_camera: tuple[str, str]) -> str:
+    """A camera as a notice names it: its registered name with the id (what the site box
+    and the platform know it by), or the id alone."""
+    name = cameras.get(site_camera, "")
+    return f"{name}（{site_camera[1]}）" if name else site_camera[1]
 
 
 def notice_detail(n: NoticeRow, progress: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from siteguard.api.hazards.views import hazard_summary
 from siteguard.api.notices import replies
 from siteguard.api.platform import push
 from siteguard.api.records import audit
-from siteguard.api.statuses import HazardStatus, NoticeStatus
+from siteguard.api.statuses import HazardStatus, NoticeStatus, status_zh
 from siteguard.api.store.clock import utc_naive
 from siteguard.api.store.tables import (
     HazardRow,
@@ -70,6 +70,12 @@ class Transition:
     roles: tuple[str, ...]
 
 
+ACTION_ZH = {
+    "acknowledge": "签收",
+    "submit": "提交整改回复",
+    "accept": "复查通过",
+    "reject": "复查退回",
+}
 TRANSITIONS = {
     "acknowledge": Transition(
         frozenset({NoticeStatus.ISSUED}), NoticeStatus.RECTIFYING, ("contractor",)
@@ -101,9 +107,15 @@ def apply(
         if fresh:
             notice = lock_row(s, NoticeRow, notice.id)
         if notice.status not in t.sources:
-            raise Conflict(f"cannot {action} a notice that is {notice.status}")
+            raise Conflict(
+                f"cannot {action} a notice that is {notice.status}",
+                f"通知单当前为「{status_zh(notice.status)}」，不能{ACTION_ZH[action]}（请刷新页面）",
+            )
     if action == "reject" and not comment.strip():
-        raise Invalid("a rejection needs a comment saying what is still wrong")
+        raise Invalid(
+            "a rejection needs a comment saying what is still wrong",
+            "复查退回须填写意见，说明仍未整改到位之处",
+        )
     if action == "submit":
         attachments = replies.prepare_submission(s, notice, who, comment, attachments or [], at)
     _record(s, notice, who, action, t.target, comment, attachments or [], at)
@@ -136,18 +148,30 @@ def reply_to_item(
     was done, with proof photos. The notice's state stays; answering again supersedes."""
     who.require("contractor")
     if not 1 <= no <= len(notice.items):
-        raise NotFound(f"notice {notice.number} has no item {no} (items 1..{len(notice.items)})")
+        raise NotFound(
+            f"notice {notice.number} has no item {no} (items 1..{len(notice.items)})",
+            f"通知单 {notice.number} 没有第 {no} 项（共 {len(notice.items)} 项）",
+        )
     for fresh in (False, True):
         if fresh:
             notice = lock_row(s, NoticeRow, notice.id)
         if notice.status == NoticeStatus.ISSUED:
-            raise Conflict("acknowledge the notice (签收) before replying to its items")
+            raise Conflict(
+                "acknowledge the notice (签收) before replying to its items",
+                "请先签收通知单，再逐项回复",
+            )
         if notice.status != NoticeStatus.RECTIFYING:
-            raise Conflict(f"cannot reply to an item of a notice that is {notice.status}")
+            raise Conflict(
+                f"cannot reply to an item of a notice that is {notice.status}",
+                f"通知单当前为「{status_zh(notice.status)}」，不能回复整改项（请刷新页面）",
+            )
     item = notice.items[no - 1]
     s.refresh(item.hazard)  # as stored now
     if not replies.is_open(item):
-        raise Conflict(f"item {no} is {item.hazard.status}: it needs no reply")
+        raise Conflict(
+            f"item {no} is {item.hazard.status}: it needs no reply",
+            f"第 {no} 项已是「{status_zh(item.hazard.status)}」，无需回复",
+        )
     return replies.add_reply(s, notice, no, who, text, attachments, replies.VIA_ITEM, at)
 
 
@@ -161,14 +185,17 @@ def dismiss(
     """Dismiss a false alarm; the notice it is on closes when nothing on it is left open."""
     who.require("inspector")
     if not reason.strip():
-        raise Invalid("dismissing a false alarm needs a reason")
+        raise Invalid("dismissing a false alarm needs a reason", "判为误报须填写理由")
     item = s.scalar(select(NoticeItemRow).where(NoticeItemRow.hazard_id == hazard.id))
     # the notice first, then the hazard (a parallel dismissal of the notice's other
     # hazard waits, and then sees this one dismissed)
     notice = lock_row(s, NoticeRow, item.notice_id) if item is not None else None
     hazard = lock_row(s, HazardRow, hazard.id)
     if hazard.status in (HazardStatus.CLOSED, HazardStatus.DISMISSED):
-        raise Conflict(f"hazard {hazard.id} is already {hazard.status}")
+        raise Conflict(
+            f"hazard {hazard.id} is already {hazard.status}",
+            f"隐患 #{hazard.id} 已是「{status_zh(hazard.status)}」",
+        )
     hazard.status, hazard.resolution = HazardStatus.DISMISSED, f"false alarm: {reason}"
     audit.append(
         s,

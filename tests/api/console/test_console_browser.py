@@ -170,8 +170,11 @@ def test_contractor_inspector_and_regulator_in_a_real_browser(site, browser, tmp
     click(b, By.ID, "do-acknowledge")
     assert status(b) == "整改中"
     proof = FIXTURES / "hhw-000051.jpg"
-    b.find_element(By.ID, "reply").send_keys("已补发安全帽并完成班前教育")
-    b.find_element(By.ID, "photos").send_keys(str(proof))
+    # one item: one reply form, on the item, that also submits (no second whole-notice form)
+    assert len(b.find_elements(By.CSS_SELECTOR, "textarea[name=reply]")) == 1
+    assert b.find_element(By.ID, "reply-above").is_displayed()
+    b.find_element(By.ID, "reply-1").send_keys("已补发安全帽并完成班前教育")
+    b.find_element(By.ID, "photos-1").send_keys(str(proof))
     click(b, By.ID, "do-submit")
     assert status(b) == "待复查"
     assert "已补发安全帽" in b.find_element(By.ID, "history").text
@@ -189,8 +192,10 @@ def test_contractor_inspector_and_regulator_in_a_real_browser(site, browser, tmp
 
     log_in(b, url, keys["contractor"])
     open_notice(b, url)
-    b.find_element(By.ID, "reply").send_keys("已全部整改")
-    b.find_element(By.ID, "photos").send_keys(str(FIXTURES / "hhw-000011.jpg"))
+    # sent back: the item's 再次回复 form is open, and it submits again
+    assert b.find_element(By.ID, "again-1").get_attribute("open") is not None
+    b.find_element(By.ID, "reply-1").send_keys("已全部整改")
+    b.find_element(By.ID, "photos-1").send_keys(str(FIXTURES / "hhw-000011.jpg"))
     click(b, By.ID, "do-submit")
     assert status(b) == "待复查"
 

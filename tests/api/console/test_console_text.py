@@ -3,11 +3,17 @@ no raw keys (text keys, hazard types, states), and in Chinese no English UI word
 untranslated (issue 17's all-pages check)."""
 
 import html
+import json
 import re
 
 import pytest
 
+from siteguard.api.access.keys import create_key
+from siteguard.api.app import create_app
+from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from tests.api.console.test_console_pages import REPRS, console  # noqa: F401 (fixture)
+from tests.support.api import api_client
+from tests.support.paths import GOLDEN_START
 
 PAGES = [
     ("inspector", {"insurer": "ins"}, "/console/"),
@@ -57,3 +63,75 @@ def test_every_page_speaks_the_readers_language(console, role, scope, url, lang)
         words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)}
         left = sorted(words & ENGLISH_UI)
         assert not left, (url, left)
+
+
+def logged_in(app, role, **scope):
+    """A console client logged in as ``role``, and its form token."""
+    with app.state.services.sessions.begin() as s:
+        key = create_key(s, f"f-{role}", role, **scope)
+    c = api_client(app)
+    c.headers.pop("Authorization")
+    page = c.post("/console/login", data={"key": key})
+    assert page.status_code == 200
+    return c, re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+@pytest.fixture
+def app_with_notice(tmp_path):
+    app = create_app(
+        ApiSettings(
+            database_url=f"sqlite:///{tmp_path}/r.db", mqtt=MqttIngestSettings(enabled=False)
+        )
+    )
+    admin = api_client(app)
+    admin.put("/api/v1/projects/futian-0001", json={"name": "福田项目", "insurer": "ins"})
+    admin.put("/api/v1/projects/futian-0001/cameras/cam-north", json={"name": "北门塔吊"})
+    event = json.loads(GOLDEN_START.read_text())
+    assert admin.post("/api/v1/events", json=event).status_code == 202
+    return app
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_workflow_refusal_reaches_the_reader_in_their_language(app_with_notice, lang):
+    """Accepting a notice that is not waiting for re-inspection: the domain's refusal,
+    shown on the notice page, in Chinese for a Chinese reader (not the programs' English)."""
+    app = app_with_notice
+    c, csrf = logged_in(app, "inspector", insurer="ins")
+    c.cookies.set("sg_lang", lang)
+    assert c.post("/console/inbox/issue", data={"csrf": csrf, "hazard": "1"}).status_code == 200
+    r = c.post("/console/notices/1/accept", data={"csrf": csrf, "comment": ""})
+    assert r.status_code == 200 and 'id="error"' in r.text
+    error = html.unescape(re.search(r'<p class="error" id="error">([^<]*)</p>', r.text).group(1))
+    if lang == "zh":
+        assert error == "通知单当前为「已签发」，不能复查通过（请刷新页面）"
+    else:
+        assert error == "cannot accept a notice that is issued"
+    # the API keeps the English words programs read
+    api = api_client(app, "inspector", insurer="ins")
+    assert api.post("/api/v1/notices/1/actions/accept", json={}).json() == {
+        "error": "cannot accept a notice that is issued"
+    }
+
+
+def test_an_error_page_keeps_the_header_of_the_logged_in_reader(app_with_notice):
+    c, _csrf = logged_in(app_with_notice, "inspector", insurer="ins")
+    r = c.get("/console/notices/999")
+    assert r.status_code == 404
+    assert 'id="nav-home"' in r.text and 'id="logout"' in r.text and "f-inspector" in r.text
+    bare = api_client(app_with_notice)
+    bare.headers.pop("Authorization")
+    r = bare.get("/console/no-such-page")  # nobody logged in: the page, without navigation
+    assert r.status_code == 404 and 'id="nav-home"' not in r.text
+
+
+def test_cards_name_the_project_and_camera_not_their_ids(app_with_notice):
+    c, csrf = logged_in(app_with_notice, "inspector", insurer="ins")
+    inbox = visible_text(c.get("/console/inbox").text)
+    assert "福田项目 / 北门塔吊" in inbox and "cam-north" not in inbox
+    hazard = visible_text(c.get("/console/hazards/1").text)
+    assert "北门塔吊" in hazard and "福田项目" in hazard
+    assert c.post("/console/inbox/issue", data={"csrf": csrf, "hazard": "1"}).status_code == 200
+    notice = c.get("/console/notices/1").text
+    assert "北门塔吊（cam-north）" in notice  # the printed location: the name and the id
+    history = visible_text(notice.split('id="history"')[1])
+    assert "下发整改通知" in history and "已签发" in history  # the first step, 下发

@@ -160,7 +160,7 @@ def test_the_console_confirms_from_the_inbox_and_the_hazard_page(app):
     assert "已确认隐患。" in r.text and 'id="confirm-state">已确认' in r.text
     assert "确认隐患" in r.text.split('id="history"')[1]  # in the hazard's history
     again = c.post("/console/inbox/confirm", data={"csrf": csrf, "hazard": ["1"]})
-    assert "already confirmed" in again.text
+    assert "已由" in again.text and "确认" in again.text  # the refusal, in Chinese
     forged = c.post("/console/hazards/1/confirm", data={"csrf": "forged"})
     assert forged.status_code == 403
 

@@ -1,0 +1,55 @@
+"""The SVG line chart's x labels never overlap, whatever the number of points and the
+width: labels that would collide are left out (the point keeps its tooltip), the newest
+is always shown."""
+
+import itertools
+import re
+
+from siteguard.api.documents.charts import line_chart, text_width
+
+MONTHS = ["7月末", "8月末", "9月末", "10月末", "11月末", "12月2日"]
+
+
+def labels(svg: str) -> list[tuple[float, str, str]]:
+    """(x, anchor, text) of each x label (the texts on the bottom line)."""
+    bottom = max(float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)"', svg))
+    return [
+        (float(x), anchor, text)
+        for x, y, anchor, text in re.findall(
+            r'<text x="([\d.]+)" y="([\d.]+)" font-size="\d+" text-anchor="(\w+)">([^<]*)</text>',
+            svg,
+        )
+        if float(y) == bottom
+    ]
+
+
+def spans(found, font=12):
+    out = []
+    for x, anchor, text in found:
+        w = text_width(text, font)
+        out.append(
+            (x, x + w)
+            if anchor == "start"
+            else (x - w, x)
+            if anchor == "end"
+            else (x - w / 2, x + w / 2)
+        )
+    return out
+
+
+def test_labels_on_a_phone_wide_chart_do_not_overlap_and_the_newest_is_shown():
+    points = list(zip(MONTHS, [0.99, None, 1.0, 0.99, 1.01, 1.008], strict=True))
+    svg = str(line_chart(points, width=360, height=150))
+    found = labels(svg)
+    assert found[-1][2] == "12月2日"  # the newest value's label
+    assert found[0][2] == "7月末"
+    assert len(found) < len(MONTHS)  # 11月末 would touch 12月2日 at this width
+    edges = spans(found)
+    assert all(b[0] - a[1] >= 4 for a, b in itertools.pairwise(edges)), edges
+    assert svg.count('class="point"') == 5  # every value keeps its point
+
+
+def test_a_wide_chart_shows_every_label():
+    points = [(m, 1.0) for m in MONTHS]
+    found = labels(str(line_chart(points, width=900)))
+    assert [t for _x, _a, t in found] == MONTHS
