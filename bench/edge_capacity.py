@@ -120,6 +120,21 @@ def main() -> int:
     ap.add_argument("--rtsp", default="", help="comma list of sub, main, h265 (see above)")
     ap.add_argument("--motion", default="off,on", help="motion gating: off, on or off,on")
     ap.add_argument(
+        "--privacy",
+        default="on",
+        help="faces pixelated in stored pictures and clips (evidence.blur_faces, the "
+        "product's default): on, off or off,on (side by side)",
+    )
+    ap.add_argument(
+        "--still-tiles",
+        type=int,
+        default=1,
+        help="evidence.privacy.still_tiles (default 1 = off here: the bench's hazards "
+        "update on every analysed frame, each storing a picture, so tiles would cost "
+        "their 9 inferences on every frame, which no site sees; bench/privacy.py measures "
+        "their cost per stored picture)",
+    )
+    ap.add_argument(
         "--decode",
         default="",
         help="decoder options for every camera, e.g. "
@@ -165,26 +180,33 @@ def run_mode(mode: str, args: argparse.Namespace, clip: Path, port: int, tmp: Pa
     else:
         print("\n== files")
     print(
-        f"{'cams':>4} {'motion':>6} {'min fps':>7} {'p50 ms':>6} {'p95 ms':>6} "
+        f"{'cams':>4} {'motion':>6} {'faces':>5} {'min fps':>7} {'p50 ms':>6} {'p95 ms':>6} "
         f"{'events':>6} {'RSS MB':>6} {'decode':>6} {'demux':>5} {'evid':>5} {'detect':>6} "
         f"{'rest':>5} "
         f"{'server':>6} sustained   (CPU: % of one core per camera)"
     )
     mem: list[tuple[int, float, dict[str, float]]] = []
     try:
-        for motion in (m == "on" for m in args.motion.split(",")):
+        settings = [
+            (motion, privacy == "on")
+            for motion in (m == "on" for m in args.motion.split(","))
+            for privacy in args.privacy.split(",")
+        ]
+        first_privacy = args.privacy.split(",")[0] == "on"
+        for motion, privacy in settings:
             for n in (int(c) for c in args.cams.split(",")):
-                r = measure(n, args, mode, clip, motion, port, tmp, server)
+                r = measure(n, args, mode, clip, motion, port, tmp, server, privacy)
                 c = r["cpu"]
                 print(
-                    f"{n:>4} {('on' if motion else 'off'):>6} {r['min']:7.2f} "
+                    f"{n:>4} {('on' if motion else 'off'):>6} "
+                    f"{('pix' if privacy else 'clear'):>5} {r['min']:7.2f} "
                     f"{r['p50']:6.0f} {r['p95']:6.0f} {r['events']:6d} {r['mb']:6.1f} "
                     f"{c['decode']:6.1f} {c['demux']:5.1f} {c['evid']:5.1f} {c['detect']:6.1f} "
                     f"{c['rest']:5.1f} "
                     f"{c['server']:6.1f} {'yes' if r['ok'] else 'no'}",
                     flush=True,
                 )
-                if not motion:
+                if not motion and privacy == first_privacy:
                     mem.append((n, r["mb"], c | {"per_frame_ms": r["per_frame_ms"]}))
     finally:
         if server is not None:
@@ -248,8 +270,9 @@ def measure(
     port: int,
     tmp: Path,
     server: Any,
+    privacy: bool = True,
 ) -> dict[str, Any]:
-    tag = f"{mode}-{n}-{motion}"
+    tag = f"{mode}-{n}-{motion}-{privacy}"
     config = EdgeConfig.model_validate(
         {
             "site_id": "bench",
@@ -261,7 +284,8 @@ def measure(
             "evidence": {
                 "dir": str(tmp / f"evidence-{tag}"),
                 "clip_seconds": 0 if mode == "file" else 8,
-                "blur_faces": False,
+                "blur_faces": privacy,
+                "privacy": {"still_tiles": args.still_tiles},
             },
             "http": {"port": 0},
             "lifecycle": {

@@ -14,7 +14,10 @@ hard hat, counts as clear). Printed per source, side by side in one run:
 * ``geometry``: the shipped rule's regions (`pipeline/privacy.py`) from the reported
   detections only (operating thresholds);
 * ``>= S``: the shipped rule with the people, heads and hard hats found at score S or more
-  (``--min-scores``; the product's default `PrivacyConfig.min_score` is marked ``*``).
+  (``--min-scores``; the product's default `PrivacyConfig.min_score` is marked ``*``);
+* ``+ tiles N``: that, plus the people, heads and hard hats found at the shipped score on
+  an N x N grid of tiles (``--tiles``; `privacy.small_faces`, what stored pictures get:
+  `PrivacyConfig.still_tiles`, marked ``*``; clip frames and the live view do not).
 
 Each column: faces left clear (share of all faces), and in brackets those of heads at
 least ``--identifiable`` pixels tall or wide; ``area``: the mean share of each picture
@@ -22,6 +25,10 @@ that is pixelated (what over-pixelation costs the evidence); ``ms``: the mean ti
 compute and pixelate the regions on the image as it is and scaled to fit 1920 x 1080.
 
     python bench/privacy.py [--model M] [--per-source 120] [--min-scores 0.1,0.05,0.02]
+                            [--tiles 2,3] [--dump DIR]
+
+``--dump DIR`` writes each face the last rule leaves clear, cropped with its surroundings
+from the pixelated picture (its region outlined), to look at what is left.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from siteguard.pipeline.privacy import (
     detect_with_candidates,
     face_mask,
     pixelate,
+    small_faces,
 )
 from siteguard.pipeline.taxonomy import default_taxonomy
 
@@ -139,6 +147,26 @@ def _scaled(d: Detections, k: float) -> Detections:
     return Detections(d.xyxy * k, d.confidence, d.class_id)
 
 
+def dump(
+    folder: Path, source: str, stem: str, image: np.ndarray, mask: FaceMask, face: np.ndarray
+) -> None:
+    """The clear face in its surroundings, as the pixelated picture shows it, outlined."""
+    out = pixelate(image.copy(), mask.regions, mask.keep)
+    x1, y1, x2, y2 = (int(v) for v in np.round(face))
+    cv2.rectangle(out, (x1, y1), (x2, y2), (0, 0, 255), 1)
+    h, w = out.shape[:2]
+    pad = max(40, 2 * max(x2 - x1, y2 - y1))
+    crop = out[max(0, y1 - pad) : min(h, y2 + pad), max(0, x1 - pad) : min(w, x2 + pad)]
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{source}-{stem}-{x1}-{y1}-{x2 - x1}x{y2 - y1}.png"
+    cv2.imwrite(
+        str(folder / name),
+        cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+        if crop.shape[0] < 150
+        else crop,
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -148,11 +176,16 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=SHARED)
     ap.add_argument("--min-scores", default="0.1,0.05,0.02")
     ap.add_argument("--identifiable", type=int, default=10, help="pixels (default 10)")
+    ap.add_argument("--tiles", default="2,3", help="tile grids to add (comma-separated)")
+    ap.add_argument("--dump", type=Path, default=None, help="write the clear faces' crops here")
     args = ap.parse_args()
     scores = [float(s) for s in args.min_scores.split(",")]
-    shipped = PrivacyConfig().min_score
+    grids = [int(g) for g in args.tiles.split(",") if g.strip()]
+    shipped, shipped_grid = PrivacyConfig().min_score, PrivacyConfig().still_tiles
     det = OnnxDetector(resolve_model(args.model), provider="cpu")
     rules = ["previous", "geometry", *(f">= {s:g}{'*' if s == shipped else ''}" for s in scores)]
+    tiled = [f"+ tiles {g}{'*' if g == shipped_grid else ''}" for g in grids]
+    rules += tiled
     print(f"model {det.card.name} {det.card.version}; test split (seed 0) of each set")
     print(f"faces clear (share) [clear of heads >= {args.identifiable} px]; area pixelated")
     for mapping_file in sorted(MAPPINGS.glob("*.yaml")):
@@ -168,6 +201,7 @@ def main() -> int:
         clear_big = dict.fromkeys(rules, 0)
         area = dict.fromkeys(rules, 0.0)
         ms: list[list[float]] = []
+        tile_ms: dict[int, list[float]] = {}
         for sample in samples:
             image = cv2.imread(str(sample.image))
             if image is None:
@@ -176,8 +210,14 @@ def main() -> int:
             # one inference at the lowest score; the other columns are subsets of it
             dets, lowest = detect_with_candidates(det, [image], min(scores))[0]
             masks = {"previous": previous(dets), "geometry": face_mask(dets)}
-            for rule, s in zip(rules[2:], scores, strict=True):
+            for rule, s in zip(rules[2 : 2 + len(scores)], scores, strict=True):
                 masks[rule] = face_mask(dets, lowest[lowest.confidence >= s])
+            at_shipped = lowest[lowest.confidence >= shipped]
+            for rule, g in zip(tiled, grids, strict=True):
+                t0 = time.perf_counter()
+                small = small_faces(det, image, g, shipped)
+                tile_ms.setdefault(g, []).append((time.perf_counter() - t0) * 1000)
+                masks[rule] = face_mask(dets, Detections.concat([at_shipped, small]))
             if min(scores) <= shipped:
                 ms.append(cost_ms(image, dets, lowest[lowest.confidence >= shipped]))
             pixelated = {r: pixelated_mask(m, (h, w)) for r, m in masks.items()}
@@ -195,6 +235,8 @@ def main() -> int:
                     is_clear = covered(face, pixelated[r]) < 0.5
                     clear[r] += is_clear
                     clear_big[r] += is_clear and identifiable
+                    if is_clear and r == rules[-1] and args.dump is not None:
+                        dump(args.dump, mapping.source, sample.image.stem, image, masks[r], face)
         n = max(len(samples), 1)
         print(
             f"\n{mapping.source}: {len(samples)} images, {faces} faces ({big} >= "
@@ -212,6 +254,8 @@ def main() -> int:
                 f"  pixelation (shipped rule): {a:.2f} ms/image as is, {b:.2f} ms at 1080p "
                 f"(JPEG encoding at 1080p: {jpeg:.2f} ms)"
             )
+        for g, times in tile_ms.items():
+            print(f"  tiles {g}x{g}: {np.mean(times):.0f} ms/picture ({g * g} inferences)")
     return 0
 
 

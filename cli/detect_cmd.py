@@ -17,7 +17,7 @@ from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.evidence import annotate
 from siteguard.pipeline.labels import LABEL_LANGS
 from siteguard.pipeline.model_card import ModelCardError
-from siteguard.pipeline.privacy import detect_with_candidates
+from siteguard.pipeline.privacy import PrivacyConfig, detect_with_candidates, small_faces
 from siteguard.pipeline.rules import RuleConfig, Violation, evaluate
 from siteguard.pipeline.sources import VideoFrame, count_frames, iter_frames
 from siteguard.pipeline.tiling import MAX_GRID, TILES_HELP, with_tiles
@@ -177,6 +177,9 @@ def run(
             if writer and not args.no_blur:  # faces seen below the thresholds are pixelated
                 sighted = detect_with_candidates(detector, [frame.image], conf=args.conf)
                 dets, candidates = sighted[0]
+                if frame.frame_id is None:  # a picture, as stored evidence: small ones too
+                    small = small_faces(detector, frame.image, PrivacyConfig().still_tiles)
+                    candidates = Detections.concat([candidates, small])
             else:
                 dets, candidates = detector.detect([frame.image], conf=args.conf)[0], None
             violations = evaluate(dets, rules)

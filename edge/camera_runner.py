@@ -25,9 +25,10 @@ from siteguard.edge.lifecycle import HazardLifecycle
 from siteguard.edge.main_stream import PICTURE_EVERY_S, ClipJob, MainStream, PictureJob
 from siteguard.edge.publisher import Publisher
 from siteguard.edge.rules import observations
+from siteguard.pipeline.detections import Detections
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.evidence import annotate, encode_jpeg, scaled, scaled_detections
-from siteguard.pipeline.privacy import detect_with_candidates, obscure_faces
+from siteguard.pipeline.privacy import detect_with_candidates, obscure_faces, small_faces
 from siteguard.pipeline.protection import (
     PROTECTION_CLASSES,
     ProtectionCheckConfig,
@@ -207,6 +208,17 @@ class CameraRunner:
         frame. Returns the picture's URI (None: not stored)."""
         store, cfg = self.worker.evidence, self.worker.config.evidence
         blur, lang = cfg.blur_faces, cfg.labels
+        if candidates is not None and cfg.privacy.still_tiles > 1:
+            # a stored picture is searched on tiles too, for the far people and heads the
+            # whole frame shrinks to a few pixels (at starts and updates only)
+            small = small_faces(
+                self.detector,
+                frame.image,
+                cfg.privacy.still_tiles,
+                cfg.privacy.min_score,
+                lock=self.worker.detector_lock,  # a tile at a time: others go between
+            )
+            candidates = Detections.concat([candidates, small])
         start = ev.state is EventState.START
         main, now = self.main, time.monotonic()
         if main is not None and (start or now - self._main_picture_t >= PICTURE_EVERY_S):
@@ -229,7 +241,9 @@ class CameraRunner:
             )
             if main.submit(picture):
                 self._main_picture_t = now
-                if start:
+                # a clip of the camera's own packets shows faces as they are: only when
+                # privacy is off, or the site chose it (evidence.clip_from_main_stream)
+                if start and (candidates is None or cfg.clip_from_main_stream):
                     recent = list(self.recent)
                     clip = ClipJob(
                         ev.event_id,
@@ -240,6 +254,8 @@ class CameraRunner:
                     )
                     if not main.submit(clip):
                         self._write_clip(ev.event_id)
+                elif start:
+                    self._write_clip(ev.event_id)  # from the analysed frames, pixelated
                 return store.picture_uri(ev.event_id, ev.seq)
         still = annotate(frame.image, dets, violations, blur, candidates=candidates, lang=lang)
         uri = store.save_snapshot(ev.event_id, ev.seq, still)

@@ -51,6 +51,14 @@ class EvidenceConfig(BaseModel):
         "picture keeps the full resolution). Main-stream clips of a substream camera are "
         "copied as the camera sent them",
     )
+    clip_from_main_stream: bool = Field(
+        False,
+        description="A substream camera's clip is the main stream's own packets (full "
+        "resolution and frame rate, no decoding) even while blur_faces is on: faces are NOT "
+        "pixelated in such a clip, which cannot be pixelated without decoding and encoding "
+        "it again. Off: with blur_faces the clip is made from the analysed frames, "
+        "pixelated; without blur_faces the main stream's clip is used anyway",
+    )
     retention_days: float = Field(30.0, gt=0)
     max_total_mb: float = Field(2000.0, gt=0, description="Oldest evidence goes first beyond this")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from siteguard.pipeline.detections import Detections
 from siteguard.pipeline.model_card import ModelCard
 from siteguard.pipeline.taxonomy import default_taxonomy
+from siteguard.pipeline.tiling import tile_windows
 
 Image = npt.NDArray[np.uint8]
 Boxes = npt.NDArray[np.float32]
@@ -36,6 +38,9 @@ SIDE_MARGIN = 0.2  # detected boxes are a few pixels off at the sides
 BAND_BELOW = 0.9  # the face under a flat box (a shell, the top of a head), x its width
 BLOCKS_ACROSS = 8  # at most this many pixelation blocks along a region's longer side
 MIN_BLOCK_PX = 8
+SMALL_AT_INPUT = 48  # tiles add heads at most this many model pixels in the whole frame
+PERSON_SMALL_FACTOR = 3.0  # and people at most this many times that
+TILE_OVERLAP = 0.25  # neighbouring tiles share a quarter of a side: a small head is whole in one
 
 
 class PrivacyConfig(BaseModel):
@@ -46,6 +51,15 @@ class PrivacyConfig(BaseModel):
         le=1,
         description="People, bare heads and hard hats found at this score or more are "
         "pixelated in evidence (what is reported keeps the operating thresholds)",
+    )
+    still_tiles: int = Field(
+        3,
+        ge=1,
+        le=4,
+        description="Stored pictures (not clip frames) are also searched on an N x N grid "
+        "of overlapping tiles for people and heads too small for the whole frame, and "
+        "those are pixelated too (1 = off; 3 costs 9 more inferences per stored picture, "
+        "which is taken at an event's start and updates, not on every frame)",
     )
 
 
@@ -87,6 +101,50 @@ def detect_with_candidates(
         candidates = d[np.isin(d.class_id, face_ids) & (d.confidence >= min_score)]
         out.append((reported, candidates))
     return out
+
+
+def small_faces(
+    detector: Detector,
+    image: Image,
+    grid: int,
+    min_score: float = PrivacyConfig().min_score,
+    lock: AbstractContextManager[object] | None = None,
+) -> Detections:
+    """People, bare heads and hard hats at ``min_score`` or more on a ``grid`` x ``grid``
+    grid of overlapping tiles of ``image`` (frame pixels): the far ones the whole frame
+    shrinks to a few pixels (a 4 MP picture letterboxed to 416 px), seen up to ``grid``
+    times larger. Privacy candidates only: none of it is reported. Boxes cut by a tile's
+    edge are kept (a cut face is still a face; the overlap shows it whole in a
+    neighbour too). A `TiledDetector`'s own model is used, on these tiles only. With
+    ``lock`` (a shared detector's), each tile's inference takes it on its own, so other
+    cameras' frames go between them instead of waiting for the whole grid."""
+    if grid < 2:
+        return Detections.empty()
+    model = getattr(detector, "detector", detector)  # a TiledDetector's OnnxDetector
+    h, w = image.shape[:2]
+    windows = tile_windows(w, h, grid, TILE_OVERLAP)
+    crops = [image[y0:y1, x0:x1] for x0, y0, x1, y1 in windows]
+    tax = default_taxonomy()
+    face_ids = [tax.id_of(n) for n in FACE_CLASSES]
+    # what the whole frame shows larger than SMALL_AT_INPUT model pixels was its to find: a
+    # tile's view of it is a close-up whose low-score boxes would pixelate the scene
+    head_max = SMALL_AT_INPUT * max(w, h) / max(getattr(model, "input_size", (416, 416)))
+    limit = np.array(
+        [PERSON_SMALL_FACTOR * head_max if n == "person" else head_max for n in tax.names],
+        np.float32,
+    )
+    found: list[Detections] = []
+    for crop in crops:
+        with lock if lock is not None else nullcontext():
+            found += model.detect([crop], conf=min_score)
+    parts = []
+    for (x0, y0, _x1, _y1), d in zip(windows, found, strict=True):
+        side = np.maximum(d.xyxy[:, 2] - d.xyxy[:, 0], d.xyxy[:, 3] - d.xyxy[:, 1])
+        d = d[np.isin(d.class_id, face_ids) & (side <= limit[d.class_id])]
+        parts.append(
+            Detections(d.xyxy + np.array([x0, y0, x0, y0], np.float32), d.confidence, d.class_id)
+        )
+    return Detections.concat(parts)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,21 @@ def model(tmp_path):
     return make_model(tmp_path / "m.onnx", pred, OutputKind.RAW, ["person", "head"])
 
 
-def run_worker(tmp_path, model, broker, main_url, sub_url):
+def start_evidence(tmp_path, sub):
+    """The first start's picture (decoded) and its clip's (codec, width, height, pix_fmt),
+    once both are on the box."""
+    assert wait_until(lambda: first_start(sub), 30)
+    ev = first_start(sub)
+    picture = evidence_file(tmp_path, ev, f"{ev['seq']}.jpg")
+    assert wait_until(picture.exists, 5)
+    clip = evidence_file(tmp_path, ev, "clip.mp4")
+    assert wait_until(clip.exists, 10)
+    with av.open(str(clip)) as c:
+        cc = c.streams.video[0].codec_context
+        return cv2.imread(str(picture)), (cc.name, cc.width, cc.height, cc.pix_fmt)
+
+
+def run_worker(tmp_path, model, broker, main_url, sub_url, **evidence):
     config = EdgeConfig.model_validate(
         {
             "site_id": "site-1",
@@ -57,7 +71,7 @@ def run_worker(tmp_path, model, broker, main_url, sub_url):
             ],
             "mqtt": {**broker.login, "confirm_after_s": 3600},
             "outbox": str(tmp_path / "outbox.db"),
-            "evidence": {"dir": str(tmp_path / "evidence"), "clip_seconds": 2},
+            "evidence": {"dir": str(tmp_path / "evidence"), "clip_seconds": 2, **evidence},
             "http": {"port": 0},
             "lifecycle": {"min_duration_s": 2.5, "min_frames": 2},
         }
@@ -83,7 +97,9 @@ def test_analysis_reads_the_substream_and_evidence_comes_from_the_main_stream(
     main, sub_clip = streams
     rtsp = RtspServer({"main": main, "sub": sub_clip}).start()
     sub = Collector(**broker.login, topic="siteguard/#")
-    worker = run_worker(tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"))
+    worker = run_worker(
+        tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"), clip_from_main_stream=True
+    )
     worker.start()
     try:
         assert wait_until(lambda: first_start(sub), 30)
@@ -107,6 +123,28 @@ def test_analysis_reads_the_substream_and_evidence_comes_from_the_main_stream(
         # the main stream was only demuxed: decoding was for the evidence alone
         assert runner.main.decoded_frames < 3 * 25
         assert runner.reader.frame_size == SUB
+    finally:
+        worker.stop()
+        rtsp.kill()
+        sub.close()
+
+
+def test_with_faces_pixelated_the_clip_comes_from_the_analysed_frames_not_the_main_stream(
+    tmp_path, model, broker, streams
+):
+    """The main stream's packets cannot be pixelated without a re-encode: by default the
+    picture is still the main stream's (pixelated), and the clip is the analysed frames',
+    pixelated, at the substream's size; the main stream makes no clip."""
+    main, sub_clip = streams
+    rtsp = RtspServer({"main": main, "sub": sub_clip}).start()
+    sub = Collector(**broker.login, topic="siteguard/#")
+    worker = run_worker(tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"))
+    worker.start()
+    try:
+        picture, clip = start_evidence(tmp_path, sub)
+        assert picture.shape[:2] == (MAIN[1], MAIN[0])
+        assert clip[1:3] == SUB
+        assert worker.cameras["cam-1"].main.clips == 0
     finally:
         worker.stop()
         rtsp.kill()
@@ -149,20 +187,14 @@ def test_an_h265_main_stream_gives_pictures_and_an_h264_clip_a_browser_plays(
     ).path
     rtsp = RtspServer({"main": hevc, "sub": sub_clip}).start()
     sub = Collector(**broker.login, topic="siteguard/#")
-    worker = run_worker(tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"))
+    worker = run_worker(
+        tmp_path, model, broker, rtsp.url("main"), rtsp.url("sub"), clip_from_main_stream=True
+    )
     worker.start()
     try:
-        assert wait_until(lambda: first_start(sub), 30)
-        ev = first_start(sub)
-        picture = evidence_file(tmp_path, ev, f"{ev['seq']}.jpg")
-        assert wait_until(picture.exists, 5)
-        assert cv2.imread(str(picture)).shape[:2] == (size[1], size[0])
-        clip = evidence_file(tmp_path, ev, "clip.mp4")
-        assert wait_until(clip.exists, 10)
-        with av.open(str(clip)) as c:
-            v = c.streams.video[0]
-            assert v.codec_context.name == "h264" and v.codec_context.pix_fmt == "yuv420p"
-            assert (v.codec_context.width, v.codec_context.height) == size
+        picture, clip = start_evidence(tmp_path, sub)
+        assert picture.shape[:2] == (size[1], size[0])
+        assert clip == ("h264", *size, "yuv420p")
         assert worker.cameras["cam-1"].main.codec == "hevc"
     finally:
         worker.stop()

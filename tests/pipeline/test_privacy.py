@@ -20,6 +20,7 @@ from siteguard.pipeline.privacy import (
     face_mask,
     obscure_faces,
     pixelate,
+    small_faces,
 )
 from siteguard.pipeline.rules import evaluate
 from siteguard.pipeline.taxonomy import default_taxonomy
@@ -122,8 +123,85 @@ def test_blocks_grow_with_the_region():
     assert len(np.unique(small[:32, :32].reshape(-1, 3), axis=0)) <= 16  # 8 px blocks
 
 
+class TileSpy:
+    """A detector that sees one small head in the middle of every crop it is given, and a
+    vest (not a face class), and records the crops and the score asked for."""
+
+    def __init__(self):
+        self.crops, self.confs = [], []
+
+    def detect(self, frames, conf=None):
+        self.confs.append(conf)
+        out = []
+        for f in frames:
+            self.crops.append(f.shape[:2])
+            h, w = f.shape[:2]
+            out.append(
+                Detections(
+                    np.array([[w / 2 - 3, h / 2 - 3, w / 2 + 3, h / 2 + 3], [0, 0, 10, 10]]),
+                    np.array([0.04, 0.9]),
+                    np.array([HEAD, TAX.id_of("vest")]),
+                )
+            )
+        return out
+
+
+def test_small_faces_come_from_tiles_only_in_frame_pixels():
+    spy = TileSpy()
+    found = small_faces(spy, texture(300, 400), 2, min_score=0.03)
+    # four tiles, not the whole frame again; at the privacy score, not the operating one
+    assert len(spy.crops) == 4 and all(h < 300 and w < 400 for h, w in spy.crops)
+    assert spy.confs == [0.03] * 4  # a tile at a time (a shared detector's lock between)
+    assert set(found.class_id.tolist()) == {HEAD}  # a vest is no face
+    centres = sorted(((x1 + x2) / 2, (y1 + y2) / 2) for x1, y1, x2, y2 in found.xyxy)
+    # each tile's centre, shifted back into the frame: the tiles of a 2x2 grid, 25 % overlap
+    np.testing.assert_allclose(centres, [(114, 86), (114, 214), (286, 86), (286, 214)], atol=1)
+    assert len(small_faces(spy, texture(300, 400), 1)) == 0  # 1 = off: no inference
+    assert len(spy.crops) == 4
+
+
+class CloseUpSpy(TileSpy):
+    """Sees, on each tile, a head as large as the whole frame's model would see well."""
+
+    def detect(self, frames, conf=None):
+        return [
+            Detections(np.array([[10, 10, 110, 110]]), np.array([0.05]), np.array([HEAD]))
+            for _ in frames
+        ]
+
+
+def test_tiles_add_only_heads_too_small_for_the_whole_frame():
+    """A 100 px head in a 400 px frame is 104 px at a 416 px model's input: the whole
+    frame's inference is the one to judge it; a tile's close-up of it is not added (low
+    scores on close-ups would pixelate the scene)."""
+    assert len(small_faces(CloseUpSpy(), texture(300, 400), 2)) == 0
+
+
+def test_a_tiled_detectors_own_model_looks_at_the_tiles():
+    spy = TileSpy()
+    small_faces(TiledDetector(spy, 2), texture(300, 400), 3)
+    assert len(spy.crops) == 9  # the tiles only: no whole frame, no tiles of tiles
+
+
+def test_tiles_find_faces_the_whole_frame_misses_on_a_far_view(shipped):
+    """A real site photo shrunk to a far view inside a 1920 x 1080 frame: the shipped model
+    sees fewer people and heads there on the whole frame than on 3 x 3 tiles."""
+    photo = cv2.imread(str(FIXTURES / "hhw-000011.jpg"))
+    frame = np.full((1080, 1920, 3), 90, np.uint8)
+    small = cv2.resize(photo, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    h, w = small.shape[:2]
+    frame[600 : 600 + h, 900 : 900 + w] = small
+    [(_reported, whole)] = detect_with_candidates(shipped, [frame])
+    tiles = small_faces(shipped, frame, PrivacyConfig().still_tiles)
+    heads = [TAX.id_of("head"), TAX.id_of("hardhat")]
+    assert np.isin(tiles.class_id, heads).sum() > np.isin(whole.class_id, heads).sum()
+
+
 def test_the_privacy_threshold_is_validated():
     assert PrivacyConfig().min_score == pytest.approx(0.02)
+    assert PrivacyConfig().still_tiles == 3
+    with pytest.raises(ValidationError):
+        PrivacyConfig(still_tiles=5)
     with pytest.raises(ValidationError):
         PrivacyConfig(min_score=1.5)
     with pytest.raises(ValidationError):
