@@ -242,26 +242,30 @@ class CameraRunner:
             if main.submit(picture):
                 self._main_picture_t = now
                 # a clip of the camera's own packets shows faces as they are: only when
-                # privacy is off, or the site chose it (evidence.clip_from_main_stream)
-                if start and (candidates is None or cfg.clip_from_main_stream):
-                    recent = list(self.recent)
-                    clip = ClipJob(
-                        ev.event_id,
-                        frame.t,
-                        self.worker.config.evidence.clip_seconds,
-                        lambda: self._clip_images(recent),
-                        self.cfg.detect_fps,
-                    )
-                    if not main.submit(clip):
-                        self._write_clip(ev.event_id)
-                elif start:
-                    self._write_clip(ev.event_id)  # from the analysed frames, pixelated
+                # privacy is off, or the site chose it (evidence.clip_from_main_stream);
+                # otherwise, or when the main stream declines it, the analysed frames'
+                if start and not (
+                    (candidates is None or cfg.clip_from_main_stream)
+                    and main.submit(self._main_clip(ev, frame))
+                ):
+                    self._write_clip(ev.event_id)
                 return store.picture_uri(ev.event_id, ev.seq)
         still = annotate(frame.image, dets, violations, blur, candidates=candidates, lang=lang)
         uri = store.save_snapshot(ev.event_id, ev.seq, still)
         if start:
             self._write_clip(ev.event_id)
         return uri
+
+    def _main_clip(self, ev: HazardEvent, frame: Frame) -> ClipJob:
+        """The start's clip from the main stream's ring, the analysed frames its fallback."""
+        recent = list(self.recent)
+        return ClipJob(
+            ev.event_id,
+            frame.t,
+            self.worker.config.evidence.clip_seconds,
+            lambda: self._clip_images(recent),
+            self.cfg.detect_fps,
+        )
 
     def _write_clip(self, event_id: str) -> None:
         """Encode the start's clip off the analysis thread (about a second at 1080p). One

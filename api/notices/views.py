@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import object_session
 
-from siteguard.api.sites.names import place_names
+from siteguard.api.sites.names import camera_names
 from siteguard.api.statuses import NoticeStatus
 from siteguard.api.store.clock import china_text, iso
 from siteguard.api.store.tables import NoticeRow
@@ -119,8 +119,8 @@ def notice_summary(n: NoticeRow) -> dict[str, Any]:
 def notice_view(n: NoticeRow) -> dict[str, Any]:
     """Everything the JSON and the printed page show (问题清单, 责任人清单, 整改时限清单)."""
     p = n.project
-    s = object_session(n)
-    cameras = place_names(s, [p.site_id]).cameras if s is not None else {}
+    s = object_session(n)  # a detached notice (none in the app) names cameras by id
+    cameras = camera_names(s, p.site_id) if s is not None else {}
     return {
         "id": n.id,
         "number": n.number,

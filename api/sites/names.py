@@ -32,12 +32,18 @@ def place_names(s: Session, site_ids: Iterable[str]) -> PlaceNames:
     projects = s.execute(
         select(ProjectRow.site_id, ProjectRow.name).where(ProjectRow.site_id.in_(sites))
     ).all()
-    cameras = s.execute(
+    return PlaceNames({site: name for site, name in projects if name}, _cameras(s, sites))
+
+
+def camera_names(s: Session, site_id: str) -> dict[tuple[str, str], str]:
+    """The registered names of one project's cameras, by (site id, camera id)."""
+    return _cameras(s, [site_id])
+
+
+def _cameras(s: Session, sites: list[str]) -> dict[tuple[str, str], str]:
+    rows = s.execute(
         select(CameraRow.site_id, CameraRow.camera_id, CameraRow.name).where(
             CameraRow.site_id.in_(sites)
         )
     ).all()
-    return PlaceNames(
-        {site: name for site, name in projects if name},
-        {(site, cam): name for site, cam, name in cameras if name},
-    )
+    return {(site, cam): name for site, cam, name in rows if name}

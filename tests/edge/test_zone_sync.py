@@ -7,15 +7,13 @@ import logging
 import pytest
 
 from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.demo.ports import free_port
 from siteguard.demo.services import wait_until
 from siteguard.edge.config import EdgeConfig
 from siteguard.edge.worker import EdgeWorker
 from siteguard.edge.zone_sync import ApiLink, ZoneSyncError, fetch_zones
 from siteguard.pipeline.decode import OutputKind
-from tests.support.api import api_client
+from tests.support.api import api_client, sqlite_app
 from tests.support.browser import served
 from tests.support.onnx_factory import make_model, raw_prediction
 
@@ -54,11 +52,7 @@ def config(tmp_path, api_url=None, key=None, **extra):
 
 @pytest.fixture
 def api(tmp_path):
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/z.db", mqtt=MqttIngestSettings(enabled=False)
-        )
-    )
+    app = sqlite_app(tmp_path, "z.db")
     admin = api_client(app)
     # drawn in the console (same call the console's save makes): cam-1 only
     r = admin.put("/api/v1/projects/site-z/cameras/cam-1", json={"name": "塔吊", "zones": DRAWN})

@@ -6,10 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
-from tests.support.api import api_client
+from tests.support.api import api_client, console_client, sqlite_app
 from tests.support.paths import GOLDEN_START
 
 REPRS = ("built-in method", "object at 0x", "bound method", "<function")
@@ -17,11 +14,7 @@ REPRS = ("built-in method", "object at 0x", "bound method", "<function")
 
 @pytest.fixture
 def console(tmp_path):
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/c.db", mqtt=MqttIngestSettings(enabled=False)
-        )
-    )
+    app = sqlite_app(tmp_path, "c.db")
     admin = api_client(app)
     admin.put(
         "/api/v1/projects/futian-0001",
@@ -41,11 +34,7 @@ def console(tmp_path):
     )
 
     def page(role, url, **scope):
-        with app.state.services.sessions.begin() as s:
-            key = create_key(s, f"c-{role}", role, **scope)
-        c = api_client(app)
-        c.headers.pop("Authorization")
-        assert c.post("/console/login", data={"key": key}).status_code == 200
+        c, _csrf = console_client(app, role, **scope)
         return c.get(url)
 
     return page, event

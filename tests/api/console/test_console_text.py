@@ -8,11 +8,8 @@ import re
 
 import pytest
 
-from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from tests.api.console.test_console_pages import REPRS, console  # noqa: F401 (fixture)
-from tests.support.api import api_client
+from tests.support.api import api_client, console_client, sqlite_app
 from tests.support.paths import GOLDEN_START
 
 PAGES = [
@@ -65,24 +62,9 @@ def test_every_page_speaks_the_readers_language(console, role, scope, url, lang)
         assert not left, (url, left)
 
 
-def logged_in(app, role, **scope):
-    """A console client logged in as ``role``, and its form token."""
-    with app.state.services.sessions.begin() as s:
-        key = create_key(s, f"f-{role}", role, **scope)
-    c = api_client(app)
-    c.headers.pop("Authorization")
-    page = c.post("/console/login", data={"key": key})
-    assert page.status_code == 200
-    return c, re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-
-
 @pytest.fixture
 def app_with_notice(tmp_path):
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/r.db", mqtt=MqttIngestSettings(enabled=False)
-        )
-    )
+    app = sqlite_app(tmp_path, "r.db")
     admin = api_client(app)
     admin.put("/api/v1/projects/futian-0001", json={"name": "福田项目", "insurer": "ins"})
     admin.put("/api/v1/projects/futian-0001/cameras/cam-north", json={"name": "北门塔吊"})
@@ -96,7 +78,7 @@ def test_a_workflow_refusal_reaches_the_reader_in_their_language(app_with_notice
     """Accepting a notice that is not waiting for re-inspection: the domain's refusal,
     shown on the notice page, in Chinese for a Chinese reader (not the programs' English)."""
     app = app_with_notice
-    c, csrf = logged_in(app, "inspector", insurer="ins")
+    c, csrf = console_client(app, "inspector", insurer="ins")
     c.cookies.set("sg_lang", lang)
     assert c.post("/console/inbox/issue", data={"csrf": csrf, "hazard": "1"}).status_code == 200
     r = c.post("/console/notices/1/accept", data={"csrf": csrf, "comment": ""})
@@ -114,10 +96,10 @@ def test_a_workflow_refusal_reaches_the_reader_in_their_language(app_with_notice
 
 
 def test_an_error_page_keeps_the_header_of_the_logged_in_reader(app_with_notice):
-    c, _csrf = logged_in(app_with_notice, "inspector", insurer="ins")
+    c, _csrf = console_client(app_with_notice, "inspector", insurer="ins")
     r = c.get("/console/notices/999")
     assert r.status_code == 404
-    assert 'id="nav-home"' in r.text and 'id="logout"' in r.text and "f-inspector" in r.text
+    assert 'id="nav-home"' in r.text and 'id="logout"' in r.text and "c-inspector" in r.text
     bare = api_client(app_with_notice)
     bare.headers.pop("Authorization")
     r = bare.get("/console/no-such-page")  # nobody logged in: the page, without navigation
@@ -125,7 +107,7 @@ def test_an_error_page_keeps_the_header_of_the_logged_in_reader(app_with_notice)
 
 
 def test_cards_name_the_project_and_camera_not_their_ids(app_with_notice):
-    c, csrf = logged_in(app_with_notice, "inspector", insurer="ins")
+    c, csrf = console_client(app_with_notice, "inspector", insurer="ins")
     inbox = visible_text(c.get("/console/inbox").text)
     assert "福田项目 / 北门塔吊" in inbox and "cam-north" not in inbox
     hazard = visible_text(c.get("/console/hazards/1").text)

@@ -10,10 +10,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from tests.api.console.test_console_browser import click
-from tests.support.api import api_client
+from tests.support.api import api_client, sqlite_app
 from tests.support.browser import chromium, served
 from tests.support.paths import GOLDEN_START
 
@@ -22,11 +20,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def console(tmp_path):
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/c.db", mqtt=MqttIngestSettings(enabled=False)
-        )
-    )
+    app = sqlite_app(tmp_path, "c.db")
     admin = api_client(app)
     project = {"name": "滨湖花园项目", "insurer": "ins", "contractor": "某建筑公司"}
     assert admin.put("/api/v1/projects/site-a", json=project).status_code == 200
