@@ -17,7 +17,13 @@ hard hat, counts as clear). Printed per source, side by side in one run:
   (``--min-scores``; the product's default `PrivacyConfig.min_score` is marked ``*``);
 * ``+ tiles N``: that, plus the people, heads and hard hats found at the shipped score on
   an N x N grid of tiles (``--tiles``; `privacy.small_faces`, what stored pictures get:
-  `PrivacyConfig.still_tiles`, marked ``*``; clip frames and the live view do not).
+  `PrivacyConfig.still_tiles`, marked ``*``; clip frames and the live view do not);
+* ``+ scene B``: that (the shipped tiles), plus the scene outside the evidence (each
+  reported box and a margin, `privacy.evidence_boxes`) coarsened to B blocks along the
+  picture's longer side (``--scene``; `PrivacyConfig.scene_blocks`, marked ``*``). A face
+  counts as covered by the scene only when it is at most `privacy.BLOCKS_ACROSS` blocks
+  across (as coarse as a detected face is pixelated); a larger one must be covered by its
+  own region. Its ``area`` is the face regions' share; ``scene`` the coarsened share.
 
 Each column: faces left clear (share of all faces), and in brackets those of heads at
 least ``--identifiable`` pixels tall or wide; ``area``: the mean share of each picture
@@ -25,7 +31,7 @@ that is pixelated (what over-pixelation costs the evidence); ``ms``: the mean ti
 compute and pixelate the regions on the image as it is and scaled to fit 1920 x 1080.
 
     python bench/privacy.py [--model M] [--per-source 120] [--min-scores 0.1,0.05,0.02]
-                            [--tiles 2,3] [--dump DIR]
+                            [--tiles 2,3] [--scene 160,320,640] [--dump DIR]
 
 ``--dump DIR`` writes each face the last rule leaves clear, cropped with its surroundings
 from the pixelated picture (its region outlined), to look at what is left.
@@ -48,11 +54,15 @@ from siteguard.pipeline.detections import Detections
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.evidence import encode_jpeg
 from siteguard.pipeline.privacy import (
+    BLOCKS_ACROSS,
     FaceMask,
     PrivacyConfig,
     detect_with_candidates,
+    evidence_boxes,
     face_mask,
     pixelate,
+    pixelate_scene,
+    scene_block,
     small_faces,
 )
 from siteguard.pipeline.taxonomy import default_taxonomy
@@ -148,10 +158,20 @@ def _scaled(d: Detections, k: float) -> Detections:
 
 
 def dump(
-    folder: Path, source: str, stem: str, image: np.ndarray, mask: FaceMask, face: np.ndarray
+    folder: Path,
+    source: str,
+    stem: str,
+    image: np.ndarray,
+    mask: FaceMask,
+    face: np.ndarray,
+    scene: tuple[int, np.ndarray] | None = None,
 ) -> None:
-    """The clear face in its surroundings, as the pixelated picture shows it, outlined."""
-    out = pixelate(image.copy(), mask.regions, mask.keep)
+    """The clear face in its surroundings, as the pixelated picture shows it (with
+    ``scene``, (block, evidence boxes), the scene pass first), outlined."""
+    out = image.copy()
+    if scene is not None:
+        pixelate_scene(out, *scene)
+    out = pixelate(out, mask.regions, mask.keep)
     x1, y1, x2, y2 = (int(v) for v in np.round(face))
     cv2.rectangle(out, (x1, y1), (x2, y2), (0, 0, 255), 1)
     h, w = out.shape[:2]
@@ -177,6 +197,7 @@ def main() -> int:
     ap.add_argument("--min-scores", default="0.1,0.05,0.02")
     ap.add_argument("--identifiable", type=int, default=10, help="pixels (default 10)")
     ap.add_argument("--tiles", default="2,3", help="tile grids to add (comma-separated)")
+    ap.add_argument("--scene", default="160,320,640", help="scene blocks to add (comma-separated)")
     ap.add_argument("--dump", type=Path, default=None, help="write the clear faces' crops here")
     args = ap.parse_args()
     scores = [float(s) for s in args.min_scores.split(",")]
@@ -186,6 +207,10 @@ def main() -> int:
     rules = ["previous", "geometry", *(f">= {s:g}{'*' if s == shipped else ''}" for s in scores)]
     tiled = [f"+ tiles {g}{'*' if g == shipped_grid else ''}" for g in grids]
     rules += tiled
+    shipped_scene = PrivacyConfig().scene_blocks
+    scenes = [int(b) for b in args.scene.split(",") if b.strip()]
+    sceneful = [f"+ scene {b}{'*' if b == shipped_scene else ''}" for b in scenes]
+    rules += sceneful
     print(f"model {det.card.name} {det.card.version}; test split (seed 0) of each set")
     print(f"faces clear (share) [clear of heads >= {args.identifiable} px]; area pixelated")
     for mapping_file in sorted(MAPPINGS.glob("*.yaml")):
@@ -200,6 +225,7 @@ def main() -> int:
         clear = dict.fromkeys(rules, 0)
         clear_big = dict.fromkeys(rules, 0)
         area = dict.fromkeys(rules, 0.0)
+        scene_area = dict.fromkeys(sceneful, 0.0)
         ms: list[list[float]] = []
         tile_ms: dict[int, list[float]] = {}
         for sample in samples:
@@ -220,9 +246,19 @@ def main() -> int:
                 masks[rule] = face_mask(dets, Detections.concat([at_shipped, small]))
             if min(scores) <= shipped:
                 ms.append(cost_ms(image, dets, lowest[lowest.confidence >= shipped]))
+            # the scene rows add to the shipped tiles' regions (or the last rule's)
+            base = next((r for r in tiled if r.endswith("*")), rules[len(rules) - len(scenes) - 1])
+            for rule in sceneful:
+                masks[rule] = masks[base]
             pixelated = {r: pixelated_mask(m, (h, w)) for r, m in masks.items()}
             for r in rules:
                 area[r] += float(pixelated[r].mean())
+            outside = ~pixelated_mask(FaceMask(evidence_boxes(dets), np.zeros((0, 4))), (h, w))
+            scene_cover = {}
+            for rule, b in zip(sceneful, scenes, strict=True):
+                block = scene_block((h, w), b)
+                scene_cover[rule] = (outside if block > 1 else np.zeros_like(outside), block)
+                scene_area[rule] += float(scene_cover[rule][0].mean())
             for label, box in zip(sample.labels, sample.boxes, strict=True):
                 if label not in ("head", "hardhat"):
                     continue
@@ -231,12 +267,27 @@ def main() -> int:
                 faces += 1
                 identifiable = max(b[2] - b[0], b[3] - b[1]) >= args.identifiable
                 big += identifiable
+                side = max(face[2] - face[0], face[3] - face[1])
                 for r in rules:
-                    is_clear = covered(face, pixelated[r]) < 0.5
+                    cover = pixelated[r]
+                    if r in scene_cover and side <= BLOCKS_ACROSS * scene_cover[r][1]:
+                        cover = cover | scene_cover[r][0]
+                    is_clear = covered(face, cover) < 0.5
                     clear[r] += is_clear
                     clear_big[r] += is_clear and identifiable
                     if is_clear and r == rules[-1] and args.dump is not None:
-                        dump(args.dump, mapping.source, sample.image.stem, image, masks[r], face)
+                        scene = (
+                            (scene_cover[r][1], evidence_boxes(dets)) if r in scene_cover else None
+                        )
+                        dump(
+                            args.dump,
+                            mapping.source,
+                            sample.image.stem,
+                            image,
+                            masks[r],
+                            face,
+                            scene,
+                        )
         n = max(len(samples), 1)
         print(
             f"\n{mapping.source}: {len(samples)} images, {faces} faces ({big} >= "
@@ -245,7 +296,8 @@ def main() -> int:
         for r in rules:
             print(
                 f"  {r:<10} {clear[r]:4d} ({clear[r] / max(faces, 1):5.1%}) "
-                f"[{clear_big[r]:3d}]  area {area[r] / n:5.1%}",
+                f"[{clear_big[r]:3d}]  area {area[r] / n:5.1%}"
+                + (f"  scene {scene_area[r] / n:5.1%}" if r in scene_area else ""),
                 flush=True,
             )
         if ms:

@@ -201,6 +201,7 @@ def run(
                     blur_faces=not args.no_blur,
                     candidates=candidates,
                     lang=args.labels,
+                    scene_blocks=PrivacyConfig().scene_blocks,
                 )
                 writer.write(frame, picture)
     progress.close()

@@ -219,6 +219,7 @@ class CameraRunner:
                 lock=self.worker.detector_lock,  # a tile at a time: others go between
             )
             candidates = Detections.concat([candidates, small])
+        kept = self._evidence_kept
         start = ev.state is EventState.START
         main, now = self.main, time.monotonic()
         if main is not None and (start or now - self._main_picture_t >= PICTURE_EVERY_S):
@@ -227,7 +228,7 @@ class CameraRunner:
             def render(image: Any, sx: float, sy: float) -> Any:
                 seen = None if candidates is None else scaled_detections(candidates, sx, sy)
                 d, v = scaled(dets, violations, sx, sy)
-                return annotate(image, d, v, blur_faces=blur, candidates=seen, lang=lang)
+                return annotate(image, d, v, blur, candidates=seen, lang=lang, **kept(image))
 
             picture = PictureJob(
                 ev.event_id,
@@ -236,7 +237,13 @@ class CameraRunner:
                 (w, h),
                 render,
                 lambda: annotate(
-                    frame.image, dets, violations, blur, candidates=candidates, lang=lang
+                    frame.image,
+                    dets,
+                    violations,
+                    blur,
+                    candidates=candidates,
+                    lang=lang,
+                    **kept(frame.image),
                 ),
             )
             if main.submit(picture):
@@ -250,7 +257,15 @@ class CameraRunner:
                 ):
                     self._write_clip(ev.event_id)
                 return store.picture_uri(ev.event_id, ev.seq)
-        still = annotate(frame.image, dets, violations, blur, candidates=candidates, lang=lang)
+        still = annotate(
+            frame.image,
+            dets,
+            violations,
+            blur,
+            candidates=candidates,
+            lang=lang,
+            **kept(frame.image),
+        )
         uri = store.save_snapshot(ev.event_id, ev.seq, still)
         if start:
             self._write_clip(ev.event_id)
@@ -279,17 +294,41 @@ class CameraRunner:
             batch = self._clip_batch = [event_id]
         self._clip_writer.submit(self._encode_clip, batch, list(self.recent))
 
-    @staticmethod
-    def _clip_images(recent: list[tuple[Any, int, Any, Any]]) -> list[Any]:
-        """The ring's frames as the clip stores them: faces pixelated (clips are stored
-        evidence too) when privacy candidates were kept. Done here, off the analysis
-        thread and only for frames a clip is written from, not for every analysed frame."""
+    def _evidence_kept(self, image: Any) -> dict[str, Any]:
+        """`annotate`'s privacy arguments for a stored picture of ``image``'s size: the
+        scene outside the evidence is coarsened (`PrivacyConfig.scene_blocks`), the
+        camera's protected zones kept sharp with the detections (their guardrails and
+        nets are what a missing-protection hazard shows)."""
+        h, w = image.shape[:2]
+        boxes = [
+            (
+                min(x for x, _ in z.polygon) * w,
+                min(y for _, y in z.polygon) * h,
+                max(x for x, _ in z.polygon) * w,
+                max(y for _, y in z.polygon) * h,
+            )
+            for z in self.cfg.zones
+            if z.protected
+        ]
+        return {
+            "scene_blocks": self.worker.config.evidence.privacy.scene_blocks,
+            "evidence": np.array(boxes, np.float32).reshape(-1, 4),
+        }
+
+    def _clip_images(self, recent: list[tuple[Any, int, Any, Any]]) -> list[Any]:
+        """The ring's frames as the clip stores them: faces pixelated and the scene
+        outside the evidence coarsened (clips are stored evidence too) when privacy
+        candidates were kept. Done here, off the analysis thread and only for frames a
+        clip is written from, not for every analysed frame."""
         out = []
         for image, width, dets, candidates in recent:
             if candidates is not None:
                 s = image.shape[1] / width
                 image = obscure_faces(
-                    image.copy(), scaled_detections(dets, s, s), scaled_detections(candidates, s, s)
+                    image.copy(),
+                    scaled_detections(dets, s, s),
+                    scaled_detections(candidates, s, s),
+                    **self._evidence_kept(image),
                 )
             out.append(image)
         return out

@@ -76,14 +76,27 @@ def annotate(
     candidates: Detections | None = None,
     lang: LabelLang = "zh",
     painter: LabelPainter | None = None,
+    scene_blocks: int = 0,
+    evidence: npt.NDArray[np.float32] | None = None,
 ) -> Image:
     """A copy of ``image`` with the detections drawn and violations in red, labelled in
     ``lang`` (English when the label font is missing). With ``blur_faces`` the faces of
     ``dets`` and of the privacy ``candidates`` (`privacy.detect_with_candidates`: people
-    and heads seen below the operating thresholds) are pixelated first."""
+    and heads seen below the operating thresholds) are pixelated first, and with
+    ``scene_blocks`` everything but the evidence (the detections, the violations and the
+    ``evidence`` boxes, such as protected zones) is coarsened (`privacy.pixelate_scene`)."""
     out = image.copy()
     if blur_faces:
-        obscure_faces(out, dets, candidates)
+        kept = [np.array(v.box, np.float32) for v in violations]
+        if evidence is not None:
+            kept += list(np.asarray(evidence, np.float32).reshape(-1, 4))
+        obscure_faces(
+            out,
+            dets,
+            candidates,
+            scene_blocks=scene_blocks,
+            evidence=np.array(kept, np.float32).reshape(-1, 4),
+        )
     paint = painter or label_painter()
     thick = max(1, round(max(out.shape[:2]) / 400))
     shown = {v.detection_index for v in violations}  # their label says more

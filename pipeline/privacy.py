@@ -8,6 +8,13 @@ shown in the evidence (bench/privacy.py counts them on the labelled test splits)
 
 What stays clear is the evidence: the top of each reported bare head (the hair that shows
 there is no helmet) and the shell of each reported hard hat.
+
+A face the model does not see at all (a far worker a few pixels tall, a driver in a cab)
+has no box to pixelate, so a stored picture is also coarsened outside the evidence: what is
+not a reported detection or a violation's box is pixelated to `PrivacyConfig.scene_blocks`
+blocks along the picture's longer side (`pixelate_scene`). The scene stays readable (a
+1080p picture becomes 320 x 180 blocks of 6 px); a face up to eight blocks across (48 px
+at 1080p) is as coarse there as a detected one.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ MIN_BLOCK_PX = 8
 SMALL_AT_INPUT = 48  # tiles add heads at most this many model pixels in the whole frame
 PERSON_SMALL_FACTOR = 3.0  # and people at most this many times that
 TILE_OVERLAP = 0.25  # neighbouring tiles share a quarter of a side: a small head is whole in one
+EVIDENCE_MARGIN = 0.2  # a reported box stays sharp this share of its size beyond each side
 
 
 class PrivacyConfig(BaseModel):
@@ -60,6 +68,16 @@ class PrivacyConfig(BaseModel):
         "of overlapping tiles for people and heads too small for the whole frame, and "
         "those are pixelated too (1 = off; 3 costs 9 more inferences per stored picture, "
         "which is taken at an event's start and updates, not on every frame)",
+    )
+    scene_blocks: int = Field(
+        320,
+        ge=0,
+        le=4000,
+        description="Stored pictures and clips are pixelated outside the evidence (the "
+        "reported detections and violations, a margin around each) to this many blocks "
+        "along the picture's longer side, for the faces the model does not see at all "
+        "(320: 6 px blocks at 1080p, 2 px on a 640 px picture; 0 = off: only the faces of "
+        "what was seen are pixelated)",
     )
 
 
@@ -274,8 +292,55 @@ def _outermost(rects: list[tuple[slice, slice]], blocks: list[int]) -> list[int]
     return [i for i in range(n) if not inside[i].any()]
 
 
-def obscure_faces(image: Image, dets: Detections, candidates: Detections | None = None) -> Image:
-    """Pixelate the faces of ``dets`` and ``candidates`` in ``image`` (in place)."""
+def scene_block(shape: tuple[int, ...], scene_blocks: int) -> int:
+    """The block side (pixels) `pixelate_scene` uses on a picture of ``shape``: the
+    longer side over ``scene_blocks``, rounded up (0: no scene pass)."""
+    if scene_blocks <= 0:
+        return 0
+    return max(1, math.ceil(max(shape[:2]) / scene_blocks))
+
+
+def evidence_boxes(dets: Detections, extra: Boxes | None = None) -> Boxes:
+    """What a stored picture keeps sharp: every reported box, `EVIDENCE_MARGIN` of its
+    size larger on every side, and the ``extra`` boxes as they are (violations, protected
+    zones)."""
+    out = dets.xyxy.astype(np.float32).reshape(-1, 4).copy()
+    w, h = out[:, 2] - out[:, 0], out[:, 3] - out[:, 1]
+    out += np.stack([-w, -h, w, h], axis=1) * EVIDENCE_MARGIN
+    more = np.zeros((0, 4), np.float32) if extra is None else np.asarray(extra, np.float32)
+    return np.concatenate([out, more.reshape(-1, 4)])
+
+
+def pixelate_scene(image: Image, block: int, keep: Boxes) -> Image:
+    """Pixelate all of ``image`` (in place) into ``block``-pixel blocks except the
+    ``keep`` rows (xyxy). Block 1 or less leaves the picture as it is."""
+    if block <= 1:
+        return image
+    h, w = image.shape[:2]
+    kept = [(s, image[s].copy()) for s in _slices(keep, w, h)]
+    small = cv2.resize(
+        image, (max(1, math.ceil(w / block)), max(1, math.ceil(h / block))), cv2.INTER_AREA
+    )
+    image[:] = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    for s, pixels in kept:
+        image[s] = pixels
+    return image
+
+
+def obscure_faces(
+    image: Image,
+    dets: Detections,
+    candidates: Detections | None = None,
+    *,
+    scene_blocks: int = 0,
+    evidence: Boxes | None = None,
+) -> Image:
+    """Pixelate the faces of ``dets`` and ``candidates`` in ``image`` (in place); with
+    ``scene_blocks``, first everything outside the evidence (``dets`` and the
+    ``evidence`` boxes, `evidence_boxes`) too (`pixelate_scene`)."""
+    block = scene_block(image.shape, scene_blocks)
+    if block > 1:
+        pixelate_scene(image, block, evidence_boxes(dets, evidence))
     mask = face_mask(dets, candidates)
     return pixelate(image, mask.regions, mask.keep)
 

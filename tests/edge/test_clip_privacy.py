@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from siteguard.contract.events import EventState
+from siteguard.contract.zones import Zone
 from siteguard.edge.camera_runner import CameraRunner
 from siteguard.edge.evidence_store import EvidenceConfig
 from siteguard.pipeline.detections import Detections
@@ -23,15 +24,18 @@ def test_a_clip_frame_has_the_candidate_persons_head_pixelated_at_the_clip_scale
     nobody = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
     low = Detections(np.array([[400, 100, 600, 700]]), np.array([0.05]), np.array([person]))
     before = clip.copy()
-    [kept, plain] = CameraRunner._clip_images(
-        [(clip, 1280, nobody, low), (clip, 1280, nobody, None)]
-    )
     head = (slice(50, 110), slice(210, 290))  # the person's head end, at half scale
-    assert not np.array_equal(kept[head], before[head])  # pixelated
     far = (slice(300, 340), slice(20, 60))  # nowhere near the person
-    assert np.array_equal(kept[far], before[far])
-    assert np.array_equal(plain, before)  # no privacy candidates kept: as it was
-    assert np.array_equal(clip, before)  # the ring's frame itself is untouched
+    for scene_blocks in (0, 320):
+        runner = runner_for_still(1, scene_blocks=scene_blocks)
+        [kept, plain] = CameraRunner._clip_images(
+            runner, [(clip, 1280, nobody, low), (clip, 1280, nobody, None)]
+        )
+        assert not np.array_equal(kept[head], before[head])  # pixelated
+        # the scene outside the evidence is coarsened (2 px blocks at 640 px) unless off
+        assert np.array_equal(kept[far], before[far]) is (scene_blocks == 0)
+        assert np.array_equal(plain, before)  # no privacy candidates kept: as it was
+        assert np.array_equal(clip, before)  # the ring's frame itself is untouched
 
 
 class CentreHead:
@@ -62,15 +66,25 @@ class Shelf:
         return f"http://box/evidence/{event_id}/{seq}.jpg"
 
 
-def runner_for_still(still_tiles, blur=True):
+def runner_for_still(still_tiles, blur=True, scene_blocks=0, zones=()):
+    """Just what `CameraRunner._evidence` and `_clip_images` use of a camera runner."""
     evidence = EvidenceConfig(dir="/nonexistent", blur_faces=blur)
     evidence.privacy.still_tiles = still_tiles
+    evidence.privacy.scene_blocks = scene_blocks
     worker = SimpleNamespace(
         evidence=Shelf(),
         config=SimpleNamespace(evidence=evidence),
         detector_lock=threading.Lock(),
     )
-    return SimpleNamespace(worker=worker, main=None, detector=CentreHead(), _write_clip=print)
+    runner = SimpleNamespace(
+        worker=worker,
+        main=None,
+        detector=CentreHead(),
+        _write_clip=print,
+        cfg=SimpleNamespace(zones=list(zones)),
+    )
+    runner._evidence_kept = lambda image: CameraRunner._evidence_kept(runner, image)
+    return runner
 
 
 def test_a_stored_picture_also_pixelates_heads_only_its_tiles_show():
@@ -94,3 +108,33 @@ def test_a_stored_picture_also_pixelates_heads_only_its_tiles_show():
     CameraRunner._evidence(runner, ev, frame, nobody, [], None)
     assert runner.detector.calls == 0
     assert np.array_equal(runner.worker.evidence.saved[0][centre], frame.image[centre])
+
+
+def test_a_stored_picture_is_coarse_outside_the_evidence_and_sharp_in_a_protected_zone():
+    """With `PrivacyConfig.scene_blocks`, what is neither a reported box nor a protected
+    zone is pixelated (a face the model never saw); the reported worker (around the face
+    region, which is pixelated anyway) and the protected zone's guardrail stay as they were."""
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 255, (1080, 1920, 3), dtype=np.uint8)
+    frame = SimpleNamespace(image=image, t=0.0)
+    person = default_taxonomy().id_of("person")
+    worker = Detections(np.array([[100, 100, 300, 700]]), np.array([0.9]), np.array([person]))
+    nobody = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
+    edge = Zone(
+        id="edge-1",
+        kind="edge",
+        polygon=[(0.5, 0.5), (0.9, 0.5), (0.9, 0.9), (0.5, 0.9)],
+        protected=True,
+    )
+    ev = SimpleNamespace(state=EventState.UPDATE, event_id="e2", seq=1)
+    runner = runner_for_still(1, scene_blocks=320, zones=[edge])
+    CameraRunner._evidence(runner, ev, frame, worker, [], nobody)
+    [still] = runner.worker.evidence.saved
+    legs = (slice(420, 680), slice(120, 280))  # inside the reported person, below its head
+    zone = (slice(560, 960), slice(980, 1720))  # inside the protected zone
+    stranger = (slice(100, 140), slice(1300, 1340))  # no box, no zone: coarsened
+    assert np.array_equal(still[legs], image[legs])
+    assert np.array_equal(still[zone], image[zone])
+    assert not np.array_equal(still[stranger], image[stranger])
+    block = still[stranger]  # 6 px blocks at 1920 px: a 40 px face is a few blocks
+    assert len(np.unique(block.reshape(-1, 3), axis=0)) <= (40 // 6 + 2) ** 2

@@ -17,9 +17,12 @@ from siteguard.pipeline.evidence import annotate
 from siteguard.pipeline.privacy import (
     PrivacyConfig,
     detect_with_candidates,
+    evidence_boxes,
     face_mask,
     obscure_faces,
     pixelate,
+    pixelate_scene,
+    scene_block,
     small_faces,
 )
 from siteguard.pipeline.rules import evaluate
@@ -266,3 +269,32 @@ def test_tiled_detection_reports_the_same_with_candidates(shipped):
     np.testing.assert_array_equal(reported.xyxy, plain.xyxy)
     np.testing.assert_array_equal(reported.confidence, plain.confidence)
     assert len(candidates) > len(plain.of_class("person", "head", "hardhat"))
+
+
+def test_the_scene_block_follows_the_pictures_longer_side():
+    assert scene_block((1080, 1920, 3), 320) == 6
+    assert scene_block((480, 640, 3), 320) == 2
+    assert scene_block((2560, 1440, 3), 320) == 8  # a portrait 4 MP picture
+    assert scene_block((1080, 1920, 3), 0) == 0  # off
+
+
+def test_the_scene_is_coarsened_around_the_evidence_only():
+    """Outside the kept boxes every block is one colour; inside them nothing changed, and
+    a block of 1 px (a picture smaller than the block count) leaves it as it was."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    keep = np.array([[40, 20, 80, 60]], np.float32)
+    out = pixelate_scene(image.copy(), 8, keep)
+    assert np.array_equal(out[20:60, 40:80], image[20:60, 40:80])
+    corner = out[64:72, 96:104]  # a whole block far from the kept box
+    assert len(np.unique(corner.reshape(-1, 3), axis=0)) == 1
+    assert not np.array_equal(corner, image[64:72, 96:104])
+    assert np.array_equal(pixelate_scene(image.copy(), 1, keep), image)
+
+
+def test_evidence_keeps_a_margin_around_each_reported_box_and_the_extra_boxes_as_given():
+    head = default_taxonomy().id_of("head")
+    dets = Detections(np.array([[100, 100, 150, 200]]), np.array([0.9]), np.array([head]))
+    zone = np.array([[0, 0, 10, 10]], np.float32)
+    kept = evidence_boxes(dets, zone)
+    assert kept.tolist() == [[90, 80, 160, 220], [0, 0, 10, 10]]

@@ -9,7 +9,11 @@ from contextlib import contextmanager
 
 import uvicorn
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.demo.ports import free_port, wait_port
 
@@ -49,3 +53,25 @@ def chromium(width: int = 1280, height: int = 900) -> webdriver.Chrome:
         opts.add_argument(flag)
     opts.add_argument(f"--window-size={width},{height}")
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def click_through(b: webdriver.Chrome, element: WebElement, timeout: float = 15) -> None:
+    """Click something that loads a new page and wait until that page has loaded.
+
+    While the old document is torn down Chromium may answer a query on it with "Node with
+    given id does not belong to the document" instead of a stale-element error; both mean
+    the old page is gone."""
+    old = b.find_element(By.TAG_NAME, "html")
+    element.click()
+
+    def gone(_d) -> bool:
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(b, timeout).until(gone)
+    WebDriverWait(b, timeout, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )

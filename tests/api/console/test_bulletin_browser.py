@@ -6,13 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
 from siteguard.api.store.clock import CHINA
 from tests.api.bulletin.two_months import AUTHORITY, J, build
-from tests.support.browser import chromium, served
+from tests.support.browser import chromium, click_through, served
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +43,9 @@ def test_the_bulletin_inside_the_console(console, size):
         )
         b.get(url + "/console/login")
         b.find_element(By.ID, "key").send_keys(key)
-        old = b.find_element(By.TAG_NAME, "html")
-        b.find_element(By.ID, "login").click()
-        WebDriverWait(b, 15).until(staleness_of(old))
+        click_through(b, b.find_element(By.ID, "login"))
         # the navigation's 月度通报 opens the last whole month (China time)
-        old = b.find_element(By.TAG_NAME, "html")
-        b.find_element(By.ID, "nav-bulletin").click()
-        WebDriverWait(b, 15).until(staleness_of(old))
+        click_through(b, b.find_element(By.ID, "nav-bulletin"))
         first = datetime.now(CHINA).replace(day=1)
         last_month = (first - timedelta(days=1)).strftime("%Y-%m")
         assert b.find_element(By.TAG_NAME, "h1").is_displayed()
