@@ -95,6 +95,9 @@ def process_cpu(pid: int) -> float:
         return 0.0
 
 
+PRIVACY_COLUMN = {"off": "clear", "faces": "faces", "on": "pix"}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -123,7 +126,9 @@ def main() -> int:
         "--privacy",
         default="on",
         help="faces pixelated in stored pictures and clips (evidence.blur_faces, the "
-        "product's default): on, off or off,on (side by side)",
+        "product's default, with the scene outside the evidence coarsened): on; off; "
+        "faces (pixelated faces, no scene pass: privacy.scene_blocks 0); or a comma "
+        "list such as off,faces,on (side by side)",
     )
     ap.add_argument(
         "--still-tiles",
@@ -141,6 +146,9 @@ def main() -> int:
         "skip_loop_filter (comma list of DecodeConfig flags)",
     )
     args = ap.parse_args()
+    unknown = set(args.privacy.split(",")) - set(PRIVACY_COLUMN)
+    if unknown:
+        ap.error(f"--privacy: unknown {', '.join(sorted(unknown))} (off, faces, on)")
     clip = args.clip or sample_video_path()
     modes = [m for m in args.rtsp.split(",") if m] or ["file"]
     for m in modes:
@@ -188,18 +196,18 @@ def run_mode(mode: str, args: argparse.Namespace, clip: Path, port: int, tmp: Pa
     mem: list[tuple[int, float, dict[str, float]]] = []
     try:
         settings = [
-            (motion, privacy == "on")
+            (motion, privacy)
             for motion in (m == "on" for m in args.motion.split(","))
             for privacy in args.privacy.split(",")
         ]
-        first_privacy = args.privacy.split(",")[0] == "on"
+        first_privacy = args.privacy.split(",")[0]
         for motion, privacy in settings:
             for n in (int(c) for c in args.cams.split(",")):
                 r = measure(n, args, mode, clip, motion, port, tmp, server, privacy)
                 c = r["cpu"]
                 print(
                     f"{n:>4} {('on' if motion else 'off'):>6} "
-                    f"{('pix' if privacy else 'clear'):>5} {r['min']:7.2f} "
+                    f"{PRIVACY_COLUMN[privacy]:>5} {r['min']:7.2f} "
                     f"{r['p50']:6.0f} {r['p95']:6.0f} {r['events']:6d} {r['mb']:6.1f} "
                     f"{c['decode']:6.1f} {c['demux']:5.1f} {c['evid']:5.1f} {c['detect']:6.1f} "
                     f"{c['rest']:5.1f} "
@@ -270,7 +278,7 @@ def measure(
     port: int,
     tmp: Path,
     server: Any,
-    privacy: bool = True,
+    privacy: str = "on",
 ) -> dict[str, Any]:
     tag = f"{mode}-{n}-{motion}-{privacy}"
     config = EdgeConfig.model_validate(
@@ -284,8 +292,11 @@ def measure(
             "evidence": {
                 "dir": str(tmp / f"evidence-{tag}"),
                 "clip_seconds": 0 if mode == "file" else 8,
-                "blur_faces": privacy,
-                "privacy": {"still_tiles": args.still_tiles},
+                "blur_faces": privacy != "off",
+                "privacy": {
+                    "still_tiles": args.still_tiles,
+                    **({"scene_blocks": 0} if privacy == "faces" else {}),
+                },
             },
             "http": {"port": 0},
             "lifecycle": {
