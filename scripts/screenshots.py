@@ -18,8 +18,6 @@ from typing import Any
 
 import cv2
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
 from siteguard.api.app import create_app
@@ -33,10 +31,14 @@ from siteguard.contract.events import HazardEvent
 from siteguard.contract.zones import Zone
 from siteguard.demo.history import INSURERS, JURISDICTIONS, generate
 from siteguard.demo.services import PhotoServer
+from siteguard.pipeline.detections import Detections
 from siteguard.pipeline.detector import OnnxDetector
 from siteguard.pipeline.evidence import annotate, encode_jpeg
+from siteguard.pipeline.privacy import PrivacyConfig, detect_with_candidates, small_faces
 from siteguard.pipeline.rules import evaluate
-from tests.support.browser import chromium, served  # run with the checkout on PYTHONPATH
+
+# run with the checkout on PYTHONPATH
+from tests.support.browser import chromium, click_through, served
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,11 +49,18 @@ def evidence(folder: Path) -> list[tuple[str, list[dict[str, object]], tuple[int
     from siteguard.models.registry import default_model_path
 
     det = OnnxDetector(default_model_path())
+    privacy = PrivacyConfig()
     out = []
     for name in PHOTOS:
         image = cv2.imread(str(ROOT / "tests" / "fixtures" / "images" / name))
-        [d] = det.detect([image])
-        (folder / name).write_bytes(encode_jpeg(annotate(image, d, evaluate(d))))
+        # as the edge stores a picture: faces pixelated (candidates and tiles too), the
+        # scene outside the evidence coarsened
+        [(d, seen)] = detect_with_candidates(det, [image], privacy.min_score)
+        seen = Detections.concat([seen, small_faces(det, image, privacy.still_tiles)])
+        picture = annotate(
+            image, d, evaluate(d), candidates=seen, scene_blocks=privacy.scene_blocks
+        )
+        (folder / name).write_bytes(encode_jpeg(picture))
         boxes = [
             {"label": det.card.classes[c], "score": float(s), "box": [float(v) for v in b]}
             for b, s, c in zip(d.xyxy, d.confidence, d.class_id, strict=True)
@@ -77,7 +86,9 @@ def full_page_png(b: Any, path: Path) -> None:
             "clip": {
                 "x": 0,
                 "y": 0,
-                "width": size["width"],
+                # the capture lays the page out without its scrollbar: the window's
+                # width, not the content's (which leaves the scrollbar's 15 px out)
+                "width": max(size["width"], b.execute_script("return window.innerWidth")),
                 "height": min(size["height"], 1800),
                 "scale": 1,
             },
@@ -206,9 +217,7 @@ def main(out: Path) -> int:
             try:
                 b.get(url + "/console/login")
                 b.find_element(By.ID, "key").send_keys(keys[role])
-                old = b.find_element(By.TAG_NAME, "html")
-                b.find_element(By.ID, "login").click()
-                WebDriverWait(b, 15).until(staleness_of(old))
+                click_through(b, b.find_element(By.ID, "login"))
                 b.get(url + path.format(hazard=hazard))
                 full_page_png(b, out / f"{name}.png")
                 print(f"{out / name}.png ({role})", file=sys.stderr)

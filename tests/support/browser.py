@@ -52,7 +52,18 @@ def chromium(width: int = 1280, height: int = 900) -> webdriver.Chrome:
     for flag in CHROMIUM_FLAGS:
         opts.add_argument(flag)
     opts.add_argument(f"--window-size={width},{height}")
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    b = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    set_viewport(b, width, height)
+    return b
+
+
+def set_viewport(b: webdriver.Chrome, width: int, height: int) -> None:
+    """The exact CSS viewport (a headless window may not shrink below ~500 px); under
+    600 px wide it is a phone's (mobile viewport, touch-sized layout)."""
+    b.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
 
 
 def click_through(b: webdriver.Chrome, element: WebElement, timeout: float = 15) -> None:

@@ -36,11 +36,6 @@ def test_the_bulletin_inside_the_console(console, size):
     w, h = size
     b = chromium(w, h)
     try:
-        # the exact CSS width (a headless window may not shrink below ~500 px)
-        b.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600},
-        )
         b.get(url + "/console/login")
         b.find_element(By.ID, "key").send_keys(key)
         click_through(b, b.find_element(By.ID, "login"))

@@ -12,8 +12,9 @@ from tests.support.paths import GOLDEN_START
 REPRS = ("built-in method", "object at 0x", "bound method", "<function")
 
 
-@pytest.fixture
-def console(tmp_path):
+def console_app(tmp_path):
+    """An app with one project (insurer "ins", 福田区), a major hazard from the golden
+    event, its notice, and the camera online: every console page has something to show."""
     app = sqlite_app(tmp_path, "c.db")
     admin = api_client(app)
     admin.put(
@@ -32,6 +33,13 @@ def console(tmp_path):
         "siteguard/futian-0001/cam-north/status",
         b'{"state": "online", "detail": "", "at": "2026-10-05T08:30:00Z"}',
     )
+    return app
+
+
+@pytest.fixture
+def console(tmp_path):
+    app = console_app(tmp_path)
+    event = json.loads(GOLDEN_START.read_text()) | {"level": "major"}
 
     def page(role, url, **scope):
         c, _csrf = console_client(app, role, **scope)

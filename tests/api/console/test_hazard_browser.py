@@ -113,10 +113,6 @@ def test_confirm_issue_compare_proof_and_reject_with_an_opinion(site, size):
     w, h = size
     b = chromium(w, h)
     try:
-        b.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600},
-        )
         b.get(url + "/console/login")
         b.find_element(By.ID, "key").send_keys(key)
         click(b, By.ID, "login")

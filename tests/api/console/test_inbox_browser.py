@@ -49,10 +49,6 @@ def test_an_inspector_issues_from_the_inbox_one_and_in_bulk(console, size):
     w, h = size
     b = chromium(w, h)
     try:
-        b.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600},
-        )
         b.get(url + "/console/login")
         b.find_element(By.ID, "key").send_keys(key)
         click(b, By.ID, "login")

@@ -24,7 +24,7 @@ from siteguard.api.store.tables import NoticeRow, ProjectRow
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.services import PhotoServer
 from tests.api.console.test_console_browser import click, log_in
-from tests.support.browser import chromium, served
+from tests.support.browser import chromium, served, set_viewport
 from tests.support.paths import FIXTURES, GOLDEN_START
 
 pytestmark = pytest.mark.slow
@@ -85,13 +85,6 @@ def site(tmp_path):
         box.stop()
 
 
-def phone(b, width, height):
-    b.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
-    )
-
-
 def no_sideways_scroll(b, width):
     assert b.execute_script("return document.documentElement.scrollWidth") <= width, b.current_url
 
@@ -105,9 +98,9 @@ def shot(b, name, full=True):
     if full:
         height = b.execute_script("return document.documentElement.scrollHeight")
         width = b.execute_script("return window.innerWidth")
-        phone(b, width, height)
+        set_viewport(b, width, height)
         b.save_screenshot(f"{folder}/{name}.png")
-        phone(b, width, PHONE[1] if width < 600 else 900)
+        set_viewport(b, width, PHONE[1] if width < 600 else 900)
     else:
         b.save_screenshot(f"{folder}/{name}.png")
 
@@ -137,7 +130,7 @@ def test_a_contractor_answers_each_item_on_a_phone_and_the_closed_notice_shows_b
     app, url, keys, nid = site
     b = chromium(*PHONE)
     try:
-        phone(b, *PHONE)
+        set_viewport(b, *PHONE)
         log_in(b, url, keys["contractor"])
         b.get(f"{url}/console/notices/{nid}")
         cards = b.find_elements(By.CSS_SELECTOR, "#items .item-card")
@@ -198,7 +191,7 @@ def test_a_contractor_answers_each_item_on_a_phone_and_the_closed_notice_shows_b
         no_sideways_scroll(b, 390)
         shot(b, "phone-5-printed")
 
-        phone(b, 1280, 900)  # and on a desktop
+        set_viewport(b, 1280, 900)  # and on a desktop
         b.get(f"{url}/console/notices/{nid}")
         no_sideways_scroll(b, 1280)
         cards = b.find_elements(By.CSS_SELECTOR, "#items .item-card")

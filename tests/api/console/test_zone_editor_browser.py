@@ -97,10 +97,6 @@ def site(tmp_path):
 
 def browser(w: int, h: int):
     b = chromium(w, h)
-    b.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600},
-    )
     if w < 600:
         b.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
     return b

@@ -488,10 +488,6 @@ def test_a_picture_link_opens_on_a_phone_and_a_bad_one_says_why_in_chinese(
         link = re.findall(r"!\[[^]]*\]\(([^)]+)\)", rx.received[0]["markdown"]["text"])[0]
         b = chromium(w, h)
         try:
-            b.execute_cdp_cmd(
-                "Emulation.setDeviceMetricsOverride",
-                {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600},
-            )
             b.get(link.replace(PUBLIC, base))
             picture = b.find_element(By.TAG_NAME, "img")
             assert b.execute_script("return arguments[0].naturalWidth", picture) > 0
