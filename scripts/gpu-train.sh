@@ -9,6 +9,9 @@
 #   scripts/gpu-train.sh device-step N|train   on the device: unpack data chunk N, or train
 #   scripts/gpu-train.sh finish DIR [OPTIONS]  here: join best.pt from the returned files in
 #                                              DIR, export (--export-only) or ship it
+#   scripts/gpu-train.sh park | unpark         here: move the shipped ONNX models out of what
+#                                              travels (into WORK/parked) and back, checked
+#                                              against git (finish unparks first)
 #
 # The device tool is a session tool, not a shell command: this script cannot call it. prepare
 # prints each call (command, carry paths, timeout); the session makes them back to back.
@@ -141,8 +144,8 @@ prepare() {
       "included, and the tree alone is $(mib "$tree") MiB, which leaves $(mib "$((capacity > 0 ? capacity : 0))") MiB" \
       "for data. Biggest tracked files:" >&2
     biggest_tracked >&2
-    echo "gpu-train: make the checkout that the session runs from smaller (see docs/models.md," \
-      "\"On a lent GPU\"), or plan for such a checkout with --tree-mib N" >&2
+    echo "gpu-train: park the shipped models first (scripts/gpu-train.sh park; finish puts them" \
+      "back), or plan for a slimmer checkout with --tree-mib N (docs/models.md, \"On a lent GPU\")" >&2
     exit 3
   fi
   say "      each call has room for $(mib "$capacity") MiB of carried files"
@@ -598,6 +601,52 @@ for pkg, folder in dirs.items():
 PY
 }
 
+# --- park / unpark -----------------------------------------------------------------------
+
+# The shipped ONNX models are most of the tracked tree (64.5 of 71 MiB) and every device call
+# sends the tree: parked, they are moved into the ignored WORK/parked, which does not travel.
+# The checkout has no models meanwhile (detect, the demo and the tests need them back).
+park() {
+  mkdir -p "$work"
+  require_ignored "$work"
+  local n=0 bytes=0 f
+  while IFS= read -r -d '' f; do
+    [ -f "$f" ] || continue
+    mkdir -p "$work/parked/$(dirname "$f")"
+    bytes=$((bytes + $(stat -c %s "$f")))
+    mv "$f" "$work/parked/$f"
+    n=$((n + 1))
+  done < <(git ls-files -z -- '*.onnx')
+  if [ "$n" -eq 0 ]; then
+    say "nothing to park (no tracked .onnx file in the working tree)"
+  else
+    say "parked $n model file(s), $(mib "$bytes") MiB, in $work/parked"
+  fi
+  say "the tree that travels with every call is now $(mib "$(tree_bytes)") MiB;" \
+    "scripts/gpu-train.sh unpark (or finish) puts the models back"
+}
+
+unpark() {
+  [ -d "$work/parked" ] || { say "nothing parked"; return 0; }
+  local n=0 f want got
+  while IFS= read -r -d '' f; do
+    f=${f#"$work/parked/"}
+    want=$(git ls-files -s -- "$f" | awk '{ print $2 }')
+    got=$(git hash-object "$work/parked/$f")
+    [ -n "$want" ] || die "$work/parked/$f is not a tracked file: left where it is"
+    [ "$want" = "$got" ] || die "$work/parked/$f differs from what git has for $f: left where it is"
+    if [ -e "$f" ]; then
+      [ "$(git hash-object "$f")" = "$want" ] || die "$f exists and differs from git's: left as it is"
+      rm "$work/parked/$f"
+    else
+      mv "$work/parked/$f" "$f"
+    fi
+    n=$((n + 1))
+  done < <(find "$work/parked" -type f -print0)
+  find "$work/parked" -depth -type d -empty -delete
+  say "put back $n model file(s), each checked against git"
+}
+
 # --- finish -----------------------------------------------------------------------------
 
 finish() {
@@ -616,6 +665,7 @@ finish() {
   done
   local plan="$work/start/plan.json"
   [ -f "$plan" ] || die "no $plan: finish runs in the checkout that ran prepare"
+  unpark  # ship-model.sh compares with the shipped models
   mkdir -p "$work/back"
   "$train_py" - "$back" "$work/back" <<'PY' >&2
 import hashlib, json, shutil, sys
@@ -668,6 +718,8 @@ case "${1:-help}" in
     fetch_wheels "$pv" "$wd";;
   device-step) shift; device_step "$@";;
   finish) shift; finish "$@";;
-  help|-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; usage;;
-  *) usage >&2; die "unknown command $1 (prepare, plan, wheels, device-step, finish)";;
+  park) park;;
+  unpark) unpark;;
+  help|-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; usage;;
+  *) usage >&2; die "unknown command $1 (prepare, plan, wheels, device-step, finish, park, unpark)";;
 esac
