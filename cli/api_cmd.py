@@ -32,6 +32,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--replica", default="0", help="replica name (MQTT client id suffix)")
     p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="addresses of the TLS-terminating reverse proxies whose X-Forwarded-Proto/For "
+        "are believed (comma list or *; default $SITEGUARD_FORWARDED_ALLOW_IPS, else "
+        "127.0.0.1): behind them the console's session cookie is Secure and the access log "
+        "shows the client's address",
+    )
+    p.add_argument(
         "--retire",
         action="store_true",
         help="scale down for good: store what the broker kept for this replica, leave the "
@@ -66,9 +74,22 @@ def run(args: argparse.Namespace) -> int:
     if args.retire:
         return retire(settings, args.replica)
     uvicorn.run(
-        create_app(settings, args.replica), host=args.host, port=args.port, log_level="info"
+        create_app(settings, args.replica),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips(args.forwarded_allow_ips),
     )
     return 0
+
+
+def forwarded_allow_ips(option: str | None) -> str:
+    """The proxies whose forwarded headers uvicorn believes: the option, else
+    $SITEGUARD_FORWARDED_ALLOW_IPS, else the loopback address alone."""
+    import os
+
+    return option or os.environ.get("SITEGUARD_FORWARDED_ALLOW_IPS") or "127.0.0.1"
 
 
 def retire(settings: ApiSettings, replica: str) -> int:
