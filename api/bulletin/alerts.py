@@ -104,7 +104,8 @@ FACETS = ("site", "camera", "hazard_type", "level", "status", "escalated", "read
 
 @dataclass(frozen=True)
 class AlertFilter:
-    """The alerts view's filters ("" = any): a project, a camera, a hazard type, a level, the
+    """The alerts view's filters ("" = any): a project, a camera ("site/camera"; a bare
+    camera id is that id on every project), a hazard type, a level, the
     hazard's state, escalation alerts only ("yes") or major-hazard alerts only ("no"), read
     or unread by the caller, and the China-time days ``since`` .. ``until`` (YYYY-MM-DD,
     both included) the alert arrived in."""
@@ -169,11 +170,16 @@ class Alert:
             return "read" if self.read_at is not None else "unread"
         if name == "site":
             return self.site_id
+        if name == "camera":  # camera ids are a project's own: cam-1 is on every site
+            return f"{self.site_id}/{self.camera}" if self.camera else ""
         return str(getattr(self, name))
 
     def matches(self, f: AlertFilter, skip: str = "") -> bool:
         return f.in_days(self.at) and all(
-            not getattr(f, name) or self.facet(name) == getattr(f, name)
+            not getattr(f, name)
+            or self.facet(name) == getattr(f, name)
+            # a bare camera id (no "site/"): that camera id on every project
+            or (name == "camera" and "/" not in f.camera and self.camera == f.camera)
             for name in FACETS
             if name != skip
         )

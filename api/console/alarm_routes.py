@@ -149,6 +149,18 @@ def row_view(a: Alert, p: AlertPage, names: dict[str, str], places: PlaceNames) 
     }
 
 
+def camera_labels(values: dict[str, int], places: PlaceNames) -> dict[str, str]:
+    """The camera filter's option labels by value ("site/camera"): the camera's registered
+    name, and the project's too when the options come from more than one project."""
+    pairs = [tuple(v.split("/", 1)) for v in values if "/" in v]
+    several = len({site for site, _cam in pairs}) > 1
+    return {
+        f"{site}/{cam}": places.camera(site, cam)
+        + (f" · {places.project(site)}" if several else "")
+        for site, cam in pairs
+    }
+
+
 def _names(request: Request) -> dict[str, str]:
     lang = lang_of(request)
     return {t.value: hazard_name(t.value, lang) for t in HazardType}
@@ -189,7 +201,7 @@ def alerts_page(
         stream_qs=urlencode(dict(query, after=str(p.cursor))),
         projects=projects,
         cameras=sorted(c for c in p.counts["camera"] if c),
-        camera_names={cam: name for (_site, cam), name in places.cameras.items()},
+        camera_names=camera_labels(p.counts["camera"], places),
         hazard_types=[t.value for t in HazardType],
         statuses=[st.value for st in HazardStatus],
         month=last_month,

@@ -257,7 +257,12 @@ def test_alerts_arrive_after_the_cursor(world):
 def test_camera_state_and_day_filters(world):
     _app, h, _, c = world
     doc = c["reg_a"].get("/api/v1/alerts").json()
-    assert doc["counts"]["camera"] == {"cam-north": 3, "": 3}
+    # camera ids are a project's own: both projects' cam-north are counted apart
+    assert doc["counts"]["camera"] == {"bh-001/cam-north": 1, "bh-002/cam-north": 2, "": 3}
+    one = c["reg_a"].get("/api/v1/alerts", params={"camera": "bh-002/cam-north"}).json()
+    assert {a["hazard"]["id"] for a in one["alerts"]} == {h["edge"]} and one["total"] == 2
+    bare = c["reg_a"].get("/api/v1/alerts", params={"camera": "cam-north"}).json()
+    assert bare["total"] == 3  # a bare camera id: that id on every project
     assert doc["counts"]["status"] == {"open": 1, "escalated": 2, "": 3}
     assert c["reg_a"].get("/api/v1/alerts", params={"camera": "cam-99"}).json()["total"] == 0
     escalated = c["reg_a"].get("/api/v1/alerts", params={"status": "escalated"}).json()

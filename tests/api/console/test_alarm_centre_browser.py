@@ -134,7 +134,7 @@ def test_an_inspector_hears_a_major_hazard_arrive(site):
         assert not b.find_element(By.ID, "major-banner").is_displayed()
 
         # filters: camera, state, days (China time)
-        b.get(url + "/console/alerts?camera=cam-west")
+        b.get(url + "/console/alerts?camera=site-1/cam-west")  # a camera of one project
         keys_shown = b.find_elements(By.CSS_SELECTOR, "#alerts tbody tr[data-key]")
         assert len(keys_shown) == 1
         assert b.find_element(By.CSS_SELECTOR, "#f-camera option[selected]").text.startswith(
