@@ -23,11 +23,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from siteguard.api.access.keys import PEOPLE, Principal, scope_filter
-from siteguard.api.errors import Conflict, Invalid, NotFound
+from siteguard.api.errors import Invalid, NotFound
 from siteguard.api.hazards.views import hazard_summary
 from siteguard.api.store.clock import china_day, iso, now_naive, utc_naive
 from siteguard.api.store.tables import (
@@ -392,14 +392,20 @@ def mark_read(
             raise NotFound(f"no {kind} alert of hazard {hid}")
     at = utc_naive(now) if now else now_naive()
     fresh = [have[k] for k in sorted(wanted) if have[k].read_at is None]
-    for a in fresh:
-        s.add(
-            AlertReadRow(kind=a.kind, hazard_id=a.hazard_id, reader=who.name, role=who.role, at=at)
-        )
-    try:
-        s.flush()
-    except IntegrityError:  # a parallel mark of the same alert by the same reader
-        raise Conflict(
-            "already marked read (reload the page)", "已标记为已阅（请刷新页面）"
-        ) from None
-    return len(fresh)
+    if not fresh:
+        return 0
+    rows = [
+        {"kind": a.kind, "hazard_id": a.hazard_id, "reader": who.name, "role": who.role, "at": at}
+        for a in fresh
+    ]
+    # a mark of the same alert by the same reader committed meanwhile (two tabs, a double
+    # click) is what was asked for: skipped, not a conflict
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    done = s.execute(
+        insert(AlertReadRow)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["kind", "hazard_id", "reader"])
+        .returning(AlertReadRow.id)  # the rows stored (rowcount is -1 for some drivers)
+    )
+    return len(done.all())

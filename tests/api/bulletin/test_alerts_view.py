@@ -5,6 +5,7 @@ jurisdiction's regulator gets 404; contractors, insurers and inspectors see thei
 scopes with their own marks)."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from siteguard.api.access.keys import Principal
 from siteguard.api.app import create_app
+from siteguard.api.bulletin import alerts as alerts_module
 from siteguard.api.bulletin.alerts import (
     AlertFilter,
     alert_cursor,
@@ -25,7 +27,7 @@ from siteguard.api.platform.escalation import escalate_overdue
 from siteguard.api.records.audit import verify
 from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.store.clock import CHINA
-from siteguard.api.store.tables import AuditRow, NoticeRow, ProjectRow, PushRow
+from siteguard.api.store.tables import AlertReadRow, AuditRow, NoticeRow, ProjectRow, PushRow
 from siteguard.contract.events import HazardEvent
 from tests.support.api import api_client
 from tests.support.paths import GOLDEN_START
@@ -252,6 +254,25 @@ def test_alerts_arrive_after_the_cursor(world):
         assert again.alerts == []  # sent once
         esc, _ = arrivals(s, who, AlertFilter(escalated="yes"), cursor, set(known))
         assert esc.alerts == []  # the stream keeps the page's filters
+
+
+def test_a_mark_committed_meanwhile_is_kept_not_a_conflict(world, monkeypatch):
+    """Two tabs (or a double click) mark the same alert at once: the second transaction
+    read the alert as unread before the first committed. It marks nothing more and
+    succeeds; the first mark stays the only one."""
+    app, h, _, c = world
+    url = f"/api/v1/alerts/major_hazard/{h['major1']}/read"
+    assert c["reg_a"].post(url).json() == {"marked": 1}
+    real_index = alerts_module.alert_index
+
+    def as_read_before(s, who, hazard_ids=None):  # what the late transaction had seen
+        return [replace(a, read_at=None) for a in real_index(s, who, hazard_ids)]
+
+    monkeypatch.setattr(alerts_module, "alert_index", as_read_before)
+    assert c["reg_a"].post(url).json() == {"marked": 0}
+    with app.state.services.sessions() as s:
+        marks = s.scalars(select(AlertReadRow).where(AlertReadRow.reader == "住建局甲")).all()
+    assert [(m.kind, m.hazard_id) for m in marks] == [("major_hazard", h["major1"])]
 
 
 def test_camera_state_and_day_filters(world):
