@@ -6,6 +6,7 @@ programs, an error page for people in the console.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException  # FastAPI's and Starlette's own (404, 405, 400)
 
 from siteguard.api.access.body_limit import BodyLimit
@@ -25,7 +26,7 @@ from siteguard.api.bulletin.routes import router as regulator_router
 from siteguard.api.console.deps import LoginRequired, lang_of, render
 from siteguard.api.console.routes import router as console_router
 from siteguard.api.deps import Db, ServicesDep, console_login, get_services
-from siteguard.api.errors import DomainError
+from siteguard.api.errors import DomainError, Unavailable
 from siteguard.api.hazards.routes import router as hazard_router
 from siteguard.api.intake.routes import router as intake_router
 from siteguard.api.notices.routes import router as notice_router
@@ -45,6 +46,9 @@ class HealthOut(BaseModel):
     ingest: dict[str, int]
     ingest_lag_s: float
     healthy: bool
+
+
+log = logging.getLogger(__name__)
 
 
 def _error(request: Request, status: int, detail: Any) -> Response:
@@ -124,6 +128,19 @@ def create_app(settings: ApiSettings, replica: str = "0") -> FastAPI:
     async def _data_error(r: Request, exc: DataError) -> Response:
         # a value the database cannot hold that validation let through: the request's fault
         return _error(r, 422, f"a value does not fit the database: {str(exc.orig)[:200]}")
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(r: Request, exc: OperationalError) -> Response:
+        # SQLite locked past its busy timeout by other writers, PostgreSQL restarting or
+        # out of connections: nothing was stored (the transaction rolled back), try again
+        log.warning("database unavailable for %s %s: %s", r.method, r.url.path, exc.orig)
+        busy = Unavailable(
+            "the database is busy or unreachable: nothing was changed; try again in a few seconds",
+            "数据库繁忙或暂时无法连接，本次操作未保存，请稍后重试",
+        )
+        response = await _domain_error(r, busy)
+        response.headers["Retry-After"] = str(busy.retry_after_s)
+        return response
 
     @app.exception_handler(Exception)
     async def _server_error(r: Request, exc: Exception) -> Response:

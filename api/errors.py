@@ -57,3 +57,11 @@ class Unauthorized(DomainError):
     """No key, an unknown key, or no console login."""
 
     status = 401
+
+
+class Unavailable(DomainError):
+    """Nothing is wrong with the request, but the service cannot answer it now (the
+    database locked past its busy timeout, or unreachable): try again shortly."""
+
+    status = 503
+    retry_after_s = 5

@@ -8,6 +8,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0  # a write waits this long for another writer, then a 503
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -17,7 +20,7 @@ def make_engine(url: str) -> Engine:
     # replaced on checkout instead of failing the next request
     kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 
