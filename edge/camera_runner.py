@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -219,7 +220,10 @@ class CameraRunner:
                 lock=self.worker.detector_lock,  # a tile at a time: others go between
             )
             candidates = Detections.concat([candidates, small])
-        kept = self._evidence_kept
+
+        def kept(image: Any) -> dict[str, Any]:
+            return self._evidence_kept(image, ev.zones)
+
         start = ev.state is EventState.START
         main, now = self.main, time.monotonic()
         if main is not None and (start or now - self._main_picture_t >= PICTURE_EVERY_S):
@@ -255,7 +259,7 @@ class CameraRunner:
                     (candidates is None or cfg.clip_from_main_stream)
                     and main.submit(self._main_clip(ev, frame))
                 ):
-                    self._write_clip(ev.event_id)
+                    self._write_clip(ev.event_id, ev.zones)
                 return store.picture_uri(ev.event_id, ev.seq)
         still = annotate(
             frame.image,
@@ -268,7 +272,7 @@ class CameraRunner:
         )
         uri = store.save_snapshot(ev.event_id, ev.seq, still)
         if start:
-            self._write_clip(ev.event_id)
+            self._write_clip(ev.event_id, ev.zones)
         return uri
 
     def _main_clip(self, ev: HazardEvent, frame: Frame) -> ClipJob:
@@ -278,11 +282,11 @@ class CameraRunner:
             ev.event_id,
             frame.t,
             self.worker.config.evidence.clip_seconds,
-            lambda: self._clip_images(recent),
+            lambda: self._clip_images(recent, ev.zones),
             self.cfg.detect_fps,
         )
 
-    def _write_clip(self, event_id: str) -> None:
+    def _write_clip(self, event_id: str, zone_ids: Sequence[str] = ()) -> None:
         """Encode the start's clip off the analysis thread (about a second at 1080p). One
         clip at a time per camera: a start while one waits or is being written (two
         hazards seen on one frame) gets a copy of it, as the frames before it are the same;
@@ -292,30 +296,27 @@ class CameraRunner:
                 self._clip_batch.append(event_id)
                 return
             batch = self._clip_batch = [event_id]
-        self._clip_writer.submit(self._encode_clip, batch, list(self.recent))
+        self._clip_writer.submit(self._encode_clip, batch, list(self.recent), list(zone_ids))
 
-    def _evidence_kept(self, image: Any) -> dict[str, Any]:
+    def _evidence_kept(self, image: Any, zone_ids: Sequence[str] = ()) -> dict[str, Any]:
         """`annotate`'s privacy arguments for a stored picture of ``image``'s size: the
-        scene outside the evidence is coarsened (`PrivacyConfig.scene_blocks`), the
-        camera's protected zones kept sharp with the detections (their guardrails and
-        nets are what a missing-protection hazard shows)."""
+        scene outside the evidence is coarsened (`PrivacyConfig.scene_blocks`), the zones
+        the hazard is about (``zone_ids``: a missing guardrail's, the edge a worker stands
+        at) kept sharp with the detections, as their polygons."""
         h, w = image.shape[:2]
-        boxes = [
-            (
-                min(x for x, _ in z.polygon) * w,
-                min(y for _, y in z.polygon) * h,
-                max(x for x, _ in z.polygon) * w,
-                max(y for _, y in z.polygon) * h,
-            )
+        polygons = [
+            np.array(z.polygon, np.float32) * np.array([w, h], np.float32)
             for z in self.cfg.zones
-            if z.protected
+            if z.id in zone_ids
         ]
         return {
             "scene_blocks": self.worker.config.evidence.privacy.scene_blocks,
-            "evidence": np.array(boxes, np.float32).reshape(-1, 4),
+            "evidence_polygons": polygons,
         }
 
-    def _clip_images(self, recent: list[tuple[Any, int, Any, Any]]) -> list[Any]:
+    def _clip_images(
+        self, recent: list[tuple[Any, int, Any, Any]], zone_ids: Sequence[str] = ()
+    ) -> list[Any]:
         """The ring's frames as the clip stores them: faces pixelated and the scene
         outside the evidence coarsened (clips are stored evidence too) when privacy
         candidates were kept. Done here, off the analysis thread and only for frames a
@@ -328,14 +329,14 @@ class CameraRunner:
                     image.copy(),
                     scaled_detections(dets, s, s),
                     scaled_detections(candidates, s, s),
-                    **self._evidence_kept(image),
+                    **self._evidence_kept(image, zone_ids),
                 )
             out.append(image)
         return out
 
-    def _encode_clip(self, batch: list[str], recent: list[Any]) -> None:
+    def _encode_clip(self, batch: list[str], recent: list[Any], zone_ids: list[str]) -> None:
         store = self.worker.evidence
-        frames = self._clip_images(recent)
+        frames = self._clip_images(recent, zone_ids)
         uri = store.save_clip(batch[0], frames, self.cfg.detect_fps)
         with self._clip_lock:
             others, self._clip_batch = batch[1:], None

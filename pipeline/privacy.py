@@ -10,11 +10,13 @@ What stays clear is the evidence: the top of each reported bare head (the hair t
 there is no helmet) and the shell of each reported hard hat.
 
 A face the model does not see at all (a far worker a few pixels tall, a driver in a cab)
-has no box to pixelate, so a stored picture is also coarsened outside the evidence: what is
-not a reported detection or a violation's box is pixelated to `PrivacyConfig.scene_blocks`
+has no box to pixelate, so a stored picture is also coarsened outside the evidence (with
+faces pixelated, `blur_faces`): what is not a reported detection (with a small margin), a
+violation's box or a zone the hazard is about is pixelated to `PrivacyConfig.scene_blocks`
 blocks along the picture's longer side (`pixelate_scene`). The scene stays readable (a
 1080p picture becomes 320 x 180 blocks of 6 px); a face up to eight blocks across (48 px
-at 1080p) is as coarse there as a detected one.
+at 1080p) is as coarse there as a detected one. An unseen face inside what is kept sharp
+(beside a reported worker, in the hazard's zone) stays as it is.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ MIN_BLOCK_PX = 8
 SMALL_AT_INPUT = 48  # tiles add heads at most this many model pixels in the whole frame
 PERSON_SMALL_FACTOR = 3.0  # and people at most this many times that
 TILE_OVERLAP = 0.25  # neighbouring tiles share a quarter of a side: a small head is whole in one
-EVIDENCE_MARGIN = 0.2  # a reported box stays sharp this share of its size beyond each side
+EVIDENCE_MARGIN = 0.2  # a reported box stays sharp this share of its shorter side around it
 
 
 class PrivacyConfig(BaseModel):
@@ -73,8 +75,9 @@ class PrivacyConfig(BaseModel):
         320,
         ge=0,
         le=4000,
-        description="Stored pictures and clips are pixelated outside the evidence (the "
-        "reported detections and violations, a margin around each) to this many blocks "
+        description="With blur_faces, stored pictures and clips are pixelated outside the "
+        "evidence (the reported detections with a small margin, the violations, the zones "
+        "the hazard is about) to this many blocks "
         "along the picture's longer side, for the faces the model does not see at all "
         "(320: 6 px blocks at 1080p, 2 px on a 640 px picture; 0 = off: only the faces of "
         "what was seen are pixelated)",
@@ -301,29 +304,47 @@ def scene_block(shape: tuple[int, ...], scene_blocks: int) -> int:
 
 
 def evidence_boxes(dets: Detections, extra: Boxes | None = None) -> Boxes:
-    """What a stored picture keeps sharp: every reported box, `EVIDENCE_MARGIN` of its
-    size larger on every side, and the ``extra`` boxes as they are (violations, protected
-    zones)."""
+    """What a stored picture keeps sharp: every reported box with a margin of
+    `EVIDENCE_MARGIN` of its shorter side around it (a box a few pixels off still shows
+    whole; a tall person's box does not grow by a fifth of its height), and the ``extra``
+    boxes as they are (violations)."""
     out = dets.xyxy.astype(np.float32).reshape(-1, 4).copy()
-    w, h = out[:, 2] - out[:, 0], out[:, 3] - out[:, 1]
-    out += np.stack([-w, -h, w, h], axis=1) * EVIDENCE_MARGIN
+    side = np.minimum(out[:, 2] - out[:, 0], out[:, 3] - out[:, 1]) * EVIDENCE_MARGIN
+    out += np.stack([-side, -side, side, side], axis=1)
     more = np.zeros((0, 4), np.float32) if extra is None else np.asarray(extra, np.float32)
     return np.concatenate([out, more.reshape(-1, 4)])
 
 
-def pixelate_scene(image: Image, block: int, keep: Boxes) -> Image:
+def pixelate_scene(
+    image: Image,
+    block: int,
+    keep: Boxes,
+    keep_polygons: Sequence[npt.NDArray[np.float32]] = (),
+) -> Image:
     """Pixelate all of ``image`` (in place) into ``block``-pixel blocks except the
-    ``keep`` rows (xyxy). Block 1 or less leaves the picture as it is."""
+    ``keep`` rows (xyxy) and the ``keep_polygons`` (N x 2 pixel points each, grown by a
+    block so their outline stays sharp). Block 1 or less leaves the picture as it is."""
     if block <= 1:
         return image
     h, w = image.shape[:2]
     kept = [(s, image[s].copy()) for s in _slices(keep, w, h)]
+    inside = None
+    if len(keep_polygons):
+        mask = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(
+            mask, [np.round(p).astype(np.int32).reshape(-1, 1, 2) for p in keep_polygons], 1
+        )
+        mask = cv2.dilate(mask, np.ones((2 * block + 1, 2 * block + 1), np.uint8))
+        inside = mask.astype(bool)
+        sharp = image[inside]
     small = cv2.resize(
         image, (max(1, math.ceil(w / block)), max(1, math.ceil(h / block))), cv2.INTER_AREA
     )
     image[:] = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
     for s, pixels in kept:
         image[s] = pixels
+    if inside is not None:
+        image[inside] = sharp
     return image
 
 
@@ -334,13 +355,15 @@ def obscure_faces(
     *,
     scene_blocks: int = 0,
     evidence: Boxes | None = None,
+    evidence_polygons: Sequence[npt.NDArray[np.float32]] = (),
 ) -> Image:
     """Pixelate the faces of ``dets`` and ``candidates`` in ``image`` (in place); with
     ``scene_blocks``, first everything outside the evidence (``dets`` and the
-    ``evidence`` boxes, `evidence_boxes`) too (`pixelate_scene`)."""
+    ``evidence`` boxes, `evidence_boxes`, and the ``evidence_polygons``: the zones the
+    hazard is about) too (`pixelate_scene`)."""
     block = scene_block(image.shape, scene_blocks)
     if block > 1:
-        pixelate_scene(image, block, evidence_boxes(dets, evidence))
+        pixelate_scene(image, block, evidence_boxes(dets, evidence), evidence_polygons)
     mask = face_mask(dets, candidates)
     return pixelate(image, mask.regions, mask.keep)
 

@@ -609,42 +609,61 @@ PY
 park() {
   mkdir -p "$work"
   require_ignored "$work"
-  local n=0 bytes=0 f
+  local n=0 bytes=0 f refused=()
   while IFS= read -r -d '' f; do
-    [ -f "$f" ] || continue
+    [[ $f == *.onnx ]] && [ -f "$f" ] || continue
+    if ! GIT_LITERAL_PATHSPECS=1 git diff --quiet -- "$f"; then  # changed here: only git's own copy may be parked
+      refused+=("$f (changed from git's copy: commit or restore it first)")
+      continue
+    fi
+    if [ -e "$work/parked/$f" ]; then  # never overwrite what is parked
+      refused+=("$f (already parked in $work/parked: unpark first)")
+      continue
+    fi
     mkdir -p "$work/parked/$(dirname "$f")"
     bytes=$((bytes + $(stat -c %s "$f")))
-    mv "$f" "$work/parked/$f"
+    mv -n "$f" "$work/parked/$f"
     n=$((n + 1))
-  done < <(git ls-files -z -- '*.onnx')
+  done < <(git ls-files -z)
   if [ "$n" -eq 0 ]; then
-    say "nothing to park (no tracked .onnx file in the working tree)"
+    say "nothing parked (no tracked .onnx file here that git's copy matches)"
   else
     say "parked $n model file(s), $(mib "$bytes") MiB, in $work/parked"
   fi
   say "the tree that travels with every call is now $(mib "$(tree_bytes)") MiB;" \
-    "scripts/gpu-train.sh unpark (or finish) puts the models back"
+    "scripts/gpu-train.sh unpark (or finish) puts the models back." \
+    "Meanwhile git sees them deleted: do not commit (git add -A would stage their removal)"
+  if [ "${#refused[@]}" -gt 0 ]; then
+    printf 'gpu-train: not parked: %s\n' "${refused[@]}" >&2
+    exit 2
+  fi
 }
 
 unpark() {
   [ -d "$work/parked" ] || { say "nothing parked"; return 0; }
-  local n=0 f want got
+  local n=0 f want got refused=()
   while IFS= read -r -d '' f; do
     f=${f#"$work/parked/"}
-    want=$(git ls-files -s -- "$f" | awk '{ print $2 }')
+    # a name, not a pattern: x[1].onnx must not also match x1.onnx
+    want=$(GIT_LITERAL_PATHSPECS=1 git ls-files -s -- "$f" | awk '{ print $2 }')
     got=$(git hash-object "$work/parked/$f")
-    [ -n "$want" ] || die "$work/parked/$f is not a tracked file: left where it is"
-    [ "$want" = "$got" ] || die "$work/parked/$f differs from what git has for $f: left where it is"
-    if [ -e "$f" ]; then
-      [ "$(git hash-object "$f")" = "$want" ] || die "$f exists and differs from git's: left as it is"
-      rm "$work/parked/$f"
+    if [ -z "$want" ]; then
+      refused+=("$f (not a tracked file)")
+    elif [ "$want" != "$got" ]; then
+      refused+=("$f (the parked copy differs from what git has)")
+    elif [ -e "$f" ] && [ "$(git hash-object "$f")" != "$want" ]; then
+      refused+=("$f (the checkout's own copy differs from git's)")
     else
-      mv "$work/parked/$f" "$f"
+      if [ -e "$f" ]; then rm "$work/parked/$f"; else mv -n "$work/parked/$f" "$f"; fi
+      n=$((n + 1))
     fi
-    n=$((n + 1))
   done < <(find "$work/parked" -type f -print0)
   find "$work/parked" -depth -type d -empty -delete
   say "put back $n model file(s), each checked against git"
+  if [ "${#refused[@]}" -gt 0 ]; then
+    printf 'gpu-train: left in %s/parked: %s\n' "$work" "${refused[@]}" >&2
+    exit 2
+  fi
 }
 
 # --- finish -----------------------------------------------------------------------------

@@ -83,7 +83,9 @@ def runner_for_still(still_tiles, blur=True, scene_blocks=0, zones=()):
         _write_clip=print,
         cfg=SimpleNamespace(zones=list(zones)),
     )
-    runner._evidence_kept = lambda image: CameraRunner._evidence_kept(runner, image)
+    runner._evidence_kept = lambda image, zones=(): CameraRunner._evidence_kept(
+        runner, image, zones
+    )
     return runner
 
 
@@ -93,7 +95,7 @@ def test_a_stored_picture_also_pixelates_heads_only_its_tiles_show():
     rng = np.random.default_rng(1)
     frame = SimpleNamespace(image=rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8), t=0.0)
     nobody = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
-    ev = SimpleNamespace(state=EventState.UPDATE, event_id="e1", seq=1)
+    ev = SimpleNamespace(state=EventState.UPDATE, event_id="e1", seq=1, zones=[])
     centre = (slice(0, 0), slice(0, 0))
     for tiles in (3, 1):
         runner = runner_for_still(tiles)
@@ -110,31 +112,36 @@ def test_a_stored_picture_also_pixelates_heads_only_its_tiles_show():
     assert np.array_equal(runner.worker.evidence.saved[0][centre], frame.image[centre])
 
 
-def test_a_stored_picture_is_coarse_outside_the_evidence_and_sharp_in_a_protected_zone():
-    """With `PrivacyConfig.scene_blocks`, what is neither a reported box nor a protected
-    zone is pixelated (a face the model never saw); the reported worker (around the face
-    region, which is pixelated anyway) and the protected zone's guardrail stay as they were."""
+def test_a_stored_picture_is_coarse_outside_the_evidence_and_sharp_in_the_hazards_zone():
+    """With `PrivacyConfig.scene_blocks`, what is neither a reported box nor the zone the
+    hazard is about is pixelated (a face the model never saw); the reported worker (around
+    the face region, which is pixelated anyway) and the zone's polygon (not its bounding
+    rectangle) stay as they were. A zone the event does not name is coarsened too."""
     rng = np.random.default_rng(2)
     image = rng.integers(0, 255, (1080, 1920, 3), dtype=np.uint8)
     frame = SimpleNamespace(image=image, t=0.0)
     person = default_taxonomy().id_of("person")
     worker = Detections(np.array([[100, 100, 300, 700]]), np.array([0.9]), np.array([person]))
     nobody = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
-    edge = Zone(
-        id="edge-1",
-        kind="edge",
-        polygon=[(0.5, 0.5), (0.9, 0.5), (0.9, 0.9), (0.5, 0.9)],
-        protected=True,
+    edge = Zone(  # a slab edge drawn as a triangle: its bounding box is twice its area
+        id="edge-1", kind="edge", polygon=[(0.5, 0.5), (0.9, 0.5), (0.9, 0.9)], protected=True
     )
-    ev = SimpleNamespace(state=EventState.UPDATE, event_id="e2", seq=1)
-    runner = runner_for_still(1, scene_blocks=320, zones=[edge])
-    CameraRunner._evidence(runner, ev, frame, worker, [], nobody)
-    [still] = runner.worker.evidence.saved
+    other = Zone(
+        id="net-2", kind="edge", polygon=[(0.1, 0.8), (0.3, 0.8), (0.3, 0.95)], protected=True
+    )
     legs = (slice(420, 680), slice(120, 280))  # inside the reported person, below its head
-    zone = (slice(560, 960), slice(980, 1720))  # inside the protected zone
-    stranger = (slice(100, 140), slice(1300, 1340))  # no box, no zone: coarsened
-    assert np.array_equal(still[legs], image[legs])
-    assert np.array_equal(still[zone], image[zone])
-    assert not np.array_equal(still[stranger], image[stranger])
-    block = still[stranger]  # 6 px blocks at 1920 px: a 40 px face is a few blocks
-    assert len(np.unique(block.reshape(-1, 3), axis=0)) <= (40 // 6 + 2) ** 2
+    in_zone = (slice(560, 600), slice(1600, 1700))  # inside the triangle
+    corner = (slice(900, 940), slice(980, 1020))  # in its bounding box, not in the triangle
+    stranger = (slice(100, 140), slice(1300, 1340))  # no box, no zone
+    in_other = (slice(950, 990), slice(500, 540))  # in the zone the event does not name
+    for zones, sharp_zone in (([], False), (["edge-1"], True)):
+        ev = SimpleNamespace(state=EventState.UPDATE, event_id="e2", seq=1, zones=zones)
+        runner = runner_for_still(1, scene_blocks=320, zones=[edge, other])
+        CameraRunner._evidence(runner, ev, frame, worker, [], nobody)
+        [still] = runner.worker.evidence.saved
+        assert np.array_equal(still[legs], image[legs])
+        assert np.array_equal(still[in_zone], image[in_zone]) is sharp_zone, zones
+        for coarse in (corner, stranger, in_other):
+            assert not np.array_equal(still[coarse], image[coarse]), (zones, coarse)
+        block = still[stranger]  # 6 px blocks at 1920 px: a 40 px face is a few blocks
+        assert len(np.unique(block.reshape(-1, 3), axis=0)) <= (40 // 6 + 2) ** 2

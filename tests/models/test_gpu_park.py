@@ -62,7 +62,7 @@ def test_park_takes_the_models_out_of_what_travels_and_unpark_brings_them_back(c
     }
     assert (checkout / ".gpu" / "parked" / "models" / "big.onnx").read_bytes() == before
     again = run(checkout, "park")  # idempotent: nothing more to move
-    assert again.returncode == 0 and "nothing to park" in again.stderr
+    assert again.returncode == 0 and "nothing parked" in again.stderr
     r = run(checkout, "unpark")
     assert r.returncode == 0, r.stderr
     assert model.read_bytes() == before
@@ -76,6 +76,42 @@ def test_unpark_refuses_a_parked_file_that_differs_from_git(checkout):
     parked.write_bytes(b"not the model")
     r = run(checkout, "unpark")
     assert r.returncode == 2
-    assert "differs from what git has for models/big.onnx" in r.stderr
+    assert "models/big.onnx (the parked copy differs from what git has)" in r.stderr
     assert parked.read_bytes() == b"not the model"  # left where it is, nothing overwritten
     assert not (checkout / "models" / "big.onnx").exists()
+
+
+def test_park_refuses_a_changed_model_and_never_overwrites_a_parked_one(checkout):
+    """A model changed here is not git's to restore: it stays where it is. A second park
+    after a restore from git leaves the first parked copy alone."""
+    model = checkout / "models" / "big.onnx"
+    model.write_bytes(b"retrained here, not committed")
+    r = run(checkout, "park")
+    assert r.returncode == 2 and "changed from git's copy" in r.stderr
+    assert model.read_bytes() == b"retrained here, not committed"
+    git(checkout, "checkout", "--", "models/big.onnx")
+    assert run(checkout, "park").returncode == 0
+    git(checkout, "checkout", "--", "models/big.onnx")  # restored from git while parked
+    parked = checkout / ".gpu" / "parked" / "models" / "big.onnx"
+    parked.write_bytes(b"a parked copy that must not be replaced")
+    r = run(checkout, "park")
+    assert r.returncode == 2 and "already parked" in r.stderr
+    assert parked.read_bytes() == b"a parked copy that must not be replaced"
+
+
+def test_names_are_names_not_patterns_and_unpark_goes_on_past_a_refusal(checkout):
+    """x[1].onnx is parked and checked as itself (not as a pattern matching x1.onnx); one
+    parked file that differs from git is listed and left, the others are put back."""
+    for name in ("x[1].onnx", "x1.onnx", "y.onnx"):
+        (checkout / "models" / name).write_bytes(name.encode() * 1000)
+    git(checkout, "add", ".")
+    git(checkout, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "more")
+    assert run(checkout, "park").returncode == 0
+    parked = checkout / ".gpu" / "parked" / "models"
+    (parked / "y.onnx").write_bytes(b"damaged")
+    r = run(checkout, "unpark")
+    assert r.returncode == 2 and "y.onnx (the parked copy differs" in r.stderr
+    for name in ("x[1].onnx", "x1.onnx", "big.onnx"):
+        assert (checkout / "models" / name).exists(), name
+    assert not (checkout / "models" / "y.onnx").exists()
+    assert (parked / "y.onnx").read_bytes() == b"damaged"

@@ -292,9 +292,19 @@ def test_the_scene_is_coarsened_around_the_evidence_only():
     assert np.array_equal(pixelate_scene(image.copy(), 1, keep), image)
 
 
-def test_evidence_keeps_a_margin_around_each_reported_box_and_the_extra_boxes_as_given():
-    head = default_taxonomy().id_of("head")
-    dets = Detections(np.array([[100, 100, 150, 200]]), np.array([0.9]), np.array([head]))
-    zone = np.array([[0, 0, 10, 10]], np.float32)
-    kept = evidence_boxes(dets, zone)
-    assert kept.tolist() == [[90, 80, 160, 220], [0, 0, 10, 10]]
+def test_evidence_keeps_a_margin_of_the_shorter_side_and_the_extra_boxes_as_given():
+    person = default_taxonomy().id_of("person")
+    dets = Detections(np.array([[100, 100, 150, 200]]), np.array([0.9]), np.array([person]))
+    violation = np.array([[0, 0, 10, 10]], np.float32)
+    kept = evidence_boxes(dets, violation)
+    assert kept.tolist() == [[90, 90, 160, 210], [0, 0, 10, 10]]  # 0.2 x 50 px all round
+
+
+def test_a_kept_polygon_stays_sharp_with_its_outline_and_the_rest_is_coarsened():
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    triangle = np.array([[20, 20], [180, 20], [180, 180]], np.float32)
+    out = pixelate_scene(image.copy(), 4, np.zeros((0, 4), np.float32), [triangle])
+    assert np.array_equal(out[25:40, 150:175], image[25:40, 150:175])  # inside
+    assert np.array_equal(out[20:24, 100:104], image[20:24, 100:104])  # its edge, grown
+    assert not np.array_equal(out[150:180, 20:50], image[150:180, 20:50])  # outside
