@@ -29,18 +29,18 @@ import hmac
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from siteguard.api.platform import robots
+from siteguard.api.platform.outbox import OutboxDeliverer, Queue, claim
 from siteguard.api.records import audit
 from siteguard.api.store.clock import iso, now_naive
 from siteguard.api.store.tables import PushRow
@@ -159,8 +159,11 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     )
 
 
-class Pusher:
-    """Delivers the push outbox; also runs the periodic job it is given (escalations)."""
+class Pusher(OutboxDeliverer):
+    """Delivers the push outbox, one site's queue after another; also runs the periodic
+    job it is given (escalations)."""
+
+    thread_name = "pusher"
 
     def __init__(
         self,
@@ -169,72 +172,31 @@ class Pusher:
         name: str = "api",
         periodic: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__(settings.timeout_s, settings.poll_s)
         self.sessions = sessions
         self.settings = settings
         self.name = name
         self.periodic = periodic
-        self.delivered = 0
-        self.failures = 0
         self._sites: dict[int, str] = {}  # outbox id -> site, for the undelivered
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._client = httpx.Client(timeout=settings.timeout_s)
+        self._last_periodic = 0.0
 
-    def start(self) -> None:
-        """Start (or restart after `stop`) the delivery thread; a running one is kept."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        if self._client.is_closed:
-            self._client = httpx.Client(timeout=self.settings.timeout_s)
-        self._thread = threading.Thread(target=self._run, name="pusher", daemon=True)
-        self._thread.start()
+    def _round(self) -> None:
+        if self.periodic and time.monotonic() - self._last_periodic >= (
+            self.settings.escalation_check_s
+        ):
+            self._last_periodic = time.monotonic()
+            self.periodic()
+        super()._round()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._client.close()
-
-    def _run(self) -> None:
-        last_periodic = 0.0
-        while not self._stop.is_set():
-            try:
-                if (
-                    self.periodic
-                    and time.monotonic() - last_periodic >= self.settings.escalation_check_s
-                ):
-                    last_periodic = time.monotonic()
-                    self.periodic()
-                while self.deliver_due() and not self._stop.is_set():
-                    pass
-            except Exception:  # the pusher must outlive a database hiccup
-                log.exception("push loop failed; retrying")
-            self._stop.wait(self.settings.poll_s)
+    def _round_failed(self, exc: Exception) -> None:
+        log.exception("push loop failed; retrying")
 
     def deliver_due(self, limit: int = 100) -> int:
-        """Work through each site's queue in creation order: attempt its oldest
-        undelivered message when due, and go on to the next only if that one was
-        delivered (a failure, a backoff not over or another replica's claim stops the
-        site's queue for this round, not the other sites'). At most ``limit`` attempts;
-        return how many were delivered."""
-        if not self.settings.url:
-            return 0
-        done = attempts = 0
-        for queue in self._queues():
-            for row_id, next_attempt_at, claimed_until in queue:
-                now = now_naive()
-                if attempts >= limit:
-                    return done
-                if next_attempt_at > now or (claimed_until is not None and claimed_until >= now):
-                    break  # the site's head is backing off, or another replica has it
-                attempts += 1
-                if not self._deliver(row_id):
-                    break
-                done += 1
-        return done
+        """Each site's queue in creation order (`OutboxDeliverer.deliver_due`); nothing
+        without a platform URL."""
+        return super().deliver_due(limit) if self.settings.url else 0
 
-    def _queues(self) -> list[list[tuple[int, datetime, datetime | None]]]:
+    def _queues(self) -> dict[str, Queue]:
         """The undelivered messages, by site, each site's in creation (id) order."""
         with self.sessions() as s:
             rows = s.execute(
@@ -251,26 +213,15 @@ class Pusher:
                     self._sites[row_id] = message_site(body)
         pending = {r.id for r in rows}
         self._sites = {k: v for k, v in self._sites.items() if k in pending}
-        queues: dict[str, list[tuple[int, datetime, datetime | None]]] = {}
+        queues: dict[str, Queue] = {}
         for r in rows:
             queues.setdefault(self._sites[r.id], []).append(
                 (r.id, r.next_attempt_at, r.claimed_until)
             )
-        return list(queues.values())
+        return queues
 
     def _claim(self, s: Session, row_id: int) -> bool:
-        now = now_naive()
-        res = s.execute(
-            update(PushRow)
-            .where(
-                PushRow.id == row_id,
-                PushRow.delivered_at.is_(None),
-                or_(PushRow.claimed_until.is_(None), PushRow.claimed_until < now),
-            )
-            .values(claimed_until=now + timedelta(seconds=self.settings.timeout_s * 3))
-        )
-        s.commit()
-        return bool(getattr(res, "rowcount", 0) == 1)
+        return claim(s, PushRow, row_id, self.settings.timeout_s * 3)
 
     def _deliver(self, row_id: int) -> int:
         with self.sessions() as s:

@@ -23,18 +23,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from siteguard.api.hazards.evidence import EvidenceRefusals, cached_evidence, site_edge_box
 from siteguard.api.platform import robot_formats
+from siteguard.api.platform.outbox import OutboxDeliverer, Queue, claim
 from siteguard.api.platform.push import backoff_s
 from siteguard.api.platform.robots import RobotGroup, RobotSettings
 from siteguard.api.settings import EvidenceFetchSettings
@@ -103,8 +103,11 @@ class EvidencePictures:
         return data
 
 
-class RobotDeliverer:
-    """Sends the robot outbox; one per API process, started only when groups are set."""
+class RobotDeliverer(OutboxDeliverer):
+    """Sends the robot outbox, one robot's queue after another; one per API process,
+    started only when groups are set."""
+
+    thread_name = "robots"
 
     def __init__(
         self,
@@ -112,65 +115,26 @@ class RobotDeliverer:
         settings: RobotSettings,
         pictures: EvidencePictures,
     ) -> None:
+        super().__init__(settings.timeout_s, settings.poll_s)
         self.sessions = sessions
         self.settings = settings
         self.pictures = pictures
         self.groups = {g.name: g for g in settings.groups}
-        self.delivered = 0
-        self.failures = 0
         self._last_post: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._client = httpx.Client(timeout=settings.timeout_s)
 
-    def start(self) -> None:
-        if not self.groups or (self._thread is not None and self._thread.is_alive()):
-            return
-        _redact_httpx_log()
-        self._stop.clear()
-        if self._client.is_closed:
-            self._client = httpx.Client(timeout=self.settings.timeout_s)
-        self._thread = threading.Thread(target=self._run, name="robots", daemon=True)
-        self._thread.start()
+    def _enabled(self) -> bool:
+        if self.groups:
+            _redact_httpx_log()
+        return bool(self.groups)
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._client.close()
+    def _round_failed(self, exc: Exception) -> None:
+        log.error("robot delivery failed; retrying: %s", redact(repr(exc)))
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while self.deliver_due() and not self._stop.is_set():
-                    pass
-            except Exception as exc:  # the deliverer must outlive a database hiccup
-                log.error("robot delivery failed; retrying: %s", redact(repr(exc)))
-            self._stop.wait(self.settings.poll_s)
+    def _may_send(self, key: str) -> bool:
+        # both platforms take at most 20 messages a minute per robot
+        return time.monotonic() - self._last_post.get(key, -1e9) >= self.settings.min_interval_s
 
-    def deliver_due(self, limit: int = 100) -> int:
-        """Each group's queue in creation order: its oldest part when due, the next only
-        once that one is done; at most ``limit`` attempts; how many were done."""
-        done = attempts = 0
-        for robot, queue in self._queues().items():
-            for row_id, next_attempt_at, claimed_until in queue:
-                now = now_naive()
-                if attempts >= limit:
-                    return done
-                if next_attempt_at > now or (claimed_until is not None and claimed_until >= now):
-                    break
-                if (
-                    time.monotonic() - self._last_post.get(robot, -1e9)
-                    < self.settings.min_interval_s
-                ):
-                    break  # both platforms take at most 20 messages a minute per robot
-                attempts += 1
-                if not self._deliver(row_id):
-                    break
-                done += 1
-        return done
-
-    def _queues(self) -> dict[str, list[tuple[int, datetime, datetime | None]]]:
+    def _queues(self) -> dict[str, Queue]:
         with self.sessions() as s:
             rows = s.execute(
                 select(
@@ -186,26 +150,14 @@ class RobotDeliverer:
                 )
                 .order_by(RobotMessageRow.id)
             ).all()
-        queues: dict[str, list[tuple[int, datetime, datetime | None]]] = {}
+        queues: dict[str, Queue] = {}
         for r in rows:
             queues.setdefault(r.robot, []).append((r.id, r.next_attempt_at, r.claimed_until))
         return queues
 
     def _claim(self, s: Session, row_id: int) -> bool:
-        now = now_naive()
         hold = self.settings.timeout_s * 3 + self.pictures.limits.picture_deadline_s
-        res = s.execute(
-            update(RobotMessageRow)
-            .where(
-                RobotMessageRow.id == row_id,
-                RobotMessageRow.delivered_at.is_(None),
-                RobotMessageRow.gave_up_at.is_(None),
-                or_(RobotMessageRow.claimed_until.is_(None), RobotMessageRow.claimed_until < now),
-            )
-            .values(claimed_until=now + timedelta(seconds=hold))
-        )
-        s.commit()
-        return bool(getattr(res, "rowcount", 0) == 1)
+        return claim(s, RobotMessageRow, row_id, hold, RobotMessageRow.gave_up_at.is_(None))
 
     def _deliver(self, row_id: int) -> int:
         """Send one part; 1 when it is done (delivered, or its picture left out)."""

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
-
 SQLITE_BUSY_TIMEOUT_S = 30.0  # a write waits this long for another writer, then a 503
 
 
