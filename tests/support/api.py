@@ -25,13 +25,16 @@ def api_client(app: Any, role: str = "admin", name: str | None = None, **scope: 
 
 
 def sqlite_app(tmp_path: Any, name: str = "api.db") -> Any:
-    """The API on a fresh SQLite file under `tmp_path`, without its MQTT consumer."""
+    """The API on a fresh SQLite file under `tmp_path`, its files (proof photos, cached
+    evidence, snapshots) in `tmp_path`/data, without its MQTT consumer."""
     from siteguard.api.app import create_app
     from siteguard.api.settings import ApiSettings, MqttIngestSettings
 
     return create_app(
         ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/{name}", mqtt=MqttIngestSettings(enabled=False)
+            database_url=f"sqlite:///{tmp_path}/{name}",
+            mqtt=MqttIngestSettings(enabled=False),
+            data_dir=tmp_path / "data",
         )
     )
 

@@ -22,6 +22,7 @@ from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.store.tables import ProjectRow
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.services import PhotoServer
+from tests.support.api import sqlite_app
 from tests.support.browser import chromium, served
 from tests.support.paths import FIXTURES, GOLDEN_START
 
@@ -55,13 +56,7 @@ def ingest(app, site, event_id, t, level="general", kind="no_helmet", evidence=N
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, evidence_server):
     tmp = tmp_path_factory.mktemp("console")
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp}/c.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp / "data",
-        )
-    )
+    app = sqlite_app(tmp, "c.db")
     sessions = app.state.services.sessions
     now = datetime.now(UTC)
     keys = {}

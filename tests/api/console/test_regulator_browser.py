@@ -12,15 +12,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
 from siteguard.api.notices.issue import issue_notice
 from siteguard.api.notices.measures import DeadlinePolicy
 from siteguard.api.platform.escalation import escalate_overdue
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.store.tables import ProjectRow
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.services import PhotoServer
 from tests.api.console.test_console_browser import click, log_in
+from tests.support.api import sqlite_app
 from tests.support.browser import chromium, served
 from tests.support.paths import FIXTURES, GOLDEN_START
 
@@ -46,13 +45,7 @@ def ingest(app, site, event_id, t, kind="no_helmet", evidence=None):
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("regulator")
     photos = PhotoServer(PHOTOS)  # the sites' edge box
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp}/r.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp / "data",
-        )
-    )
+    app = sqlite_app(tmp, "r.db")
     sessions = app.state.services.sessions
     now = datetime.now(UTC)
     keys = {}
