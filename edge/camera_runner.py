@@ -224,6 +224,17 @@ class CameraRunner:
         def kept(image: Any) -> dict[str, Any]:
             return self._evidence_kept(image, ev.zones)
 
+        def analysed() -> Any:  # the picture from the analysed frame itself
+            return annotate(
+                frame.image,
+                dets,
+                violations,
+                blur,
+                candidates=candidates,
+                lang=lang,
+                **kept(frame.image),
+            )
+
         start = ev.state is EventState.START
         main, now = self.main, time.monotonic()
         if main is not None and (start or now - self._main_picture_t >= PICTURE_EVERY_S):
@@ -240,15 +251,7 @@ class CameraRunner:
                 frame.t,
                 (w, h),
                 render,
-                lambda: annotate(
-                    frame.image,
-                    dets,
-                    violations,
-                    blur,
-                    candidates=candidates,
-                    lang=lang,
-                    **kept(frame.image),
-                ),
+                analysed,
             )
             if main.submit(picture):
                 self._main_picture_t = now
@@ -261,16 +264,7 @@ class CameraRunner:
                 ):
                     self._write_clip(ev.event_id, ev.zones)
                 return store.picture_uri(ev.event_id, ev.seq)
-        still = annotate(
-            frame.image,
-            dets,
-            violations,
-            blur,
-            candidates=candidates,
-            lang=lang,
-            **kept(frame.image),
-        )
-        uri = store.save_snapshot(ev.event_id, ev.seq, still)
+        uri = store.save_snapshot(ev.event_id, ev.seq, analysed())
         if start:
             self._write_clip(ev.event_id, ev.zones)
         return uri
