@@ -209,17 +209,25 @@ class CameraRunner:
         frame. Returns the picture's URI (None: not stored)."""
         store, cfg = self.worker.evidence, self.worker.config.evidence
         blur, lang = cfg.blur_faces, cfg.labels
-        if candidates is not None and cfg.privacy.still_tiles > 1:
-            # a stored picture is searched on tiles too, for the far people and heads the
-            # whole frame shrinks to a few pixels (at starts and updates only)
-            small = small_faces(
-                self.detector,
-                frame.image,
-                cfg.privacy.still_tiles,
-                cfg.privacy.min_score,
-                lock=self.worker.detector_lock,  # a tile at a time: others go between
-            )
-            candidates = Detections.concat([candidates, small])
+        found: list[Any] = []
+
+        def seen() -> Any:
+            """The privacy candidates with, once, what a search on tiles adds: the far
+            people and heads the whole frame shrinks to a few pixels (stored pictures
+            only). Done where the picture is made: on the main stream's evidence thread
+            for a substream camera, else here."""
+            if candidates is None or cfg.privacy.still_tiles < 2:
+                return candidates
+            if not found:
+                small = small_faces(
+                    self.detector,
+                    frame.image,
+                    cfg.privacy.still_tiles,
+                    cfg.privacy.min_score,
+                    lock=self.worker.detector_lock,  # a tile at a time: others go between
+                )
+                found.append(Detections.concat([candidates, small]))
+            return found[0]
 
         def kept(image: Any) -> dict[str, Any]:
             return self._evidence_kept(image, ev.zones)
@@ -230,7 +238,7 @@ class CameraRunner:
                 dets,
                 violations,
                 blur,
-                candidates=candidates,
+                candidates=seen(),
                 lang=lang,
                 **kept(frame.image),
             )
@@ -241,9 +249,10 @@ class CameraRunner:
             h, w = frame.image.shape[:2]
 
             def render(image: Any, sx: float, sy: float) -> Any:
-                seen = None if candidates is None else scaled_detections(candidates, sx, sy)
+                faces = seen()
+                faces = None if faces is None else scaled_detections(faces, sx, sy)
                 d, v = scaled(dets, violations, sx, sy)
-                return annotate(image, d, v, blur, candidates=seen, lang=lang, **kept(image))
+                return annotate(image, d, v, blur, candidates=faces, lang=lang, **kept(image))
 
             picture = PictureJob(
                 ev.event_id,

@@ -63,6 +63,9 @@ class Shelf:
 
     def save_snapshot(self, event_id, seq, image):
         self.saved.append(image)
+        return self.picture_uri(event_id, seq)
+
+    def picture_uri(self, event_id, seq):
         return f"http://box/evidence/{event_id}/{seq}.jpg"
 
 
@@ -145,3 +148,37 @@ def test_a_stored_picture_is_coarse_outside_the_evidence_and_sharp_in_the_hazard
             assert not np.array_equal(still[coarse], image[coarse]), (zones, coarse)
         block = still[stranger]  # 6 px blocks at 1920 px: a 40 px face is a few blocks
         assert len(np.unique(block.reshape(-1, 3), axis=0)) <= (40 // 6 + 2) ** 2
+
+
+class MainStreamJobs:
+    """A substream camera's main stream: takes the picture jobs, runs none of them."""
+
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, job):
+        self.jobs.append(job)
+        return True
+
+
+def test_a_substream_cameras_tiles_are_searched_on_the_evidence_thread_once():
+    """With a main stream the picture is made on its evidence thread: the analysis
+    returns without the nine tile inferences, which run when the job renders, once,
+    whether it renders the main stream's frame or falls back to the analysed one."""
+    rng = np.random.default_rng(5)
+    frame = SimpleNamespace(image=rng.integers(0, 255, (360, 640, 3), dtype=np.uint8), t=0.0)
+    nobody = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
+    ev = SimpleNamespace(state=EventState.UPDATE, event_id="e3", seq=2, zones=[])
+    runner = runner_for_still(3)
+    runner.main, runner._main_picture_t = MainStreamJobs(), -1e9
+    uri = CameraRunner._evidence(runner, ev, frame, nobody, [], nobody)
+    assert uri == "http://box/evidence/e3/2.jpg"
+    assert runner.detector.calls == 0  # nothing on the analysis thread
+    [job] = runner.main.jobs
+    main_frame = rng.integers(0, 255, (1080, 1920, 3), dtype=np.uint8)
+    picture = job.render(main_frame, 3.0, 3.0)
+    assert runner.detector.calls == 9
+    centre = (slice(1080 // 2 - 15, 1080 // 2 + 15), slice(1920 // 2 - 15, 1920 // 2 + 15))
+    assert not np.array_equal(picture[centre], main_frame[centre])  # the tiles' head, scaled
+    job.fallback()
+    assert runner.detector.calls == 9  # searched once
