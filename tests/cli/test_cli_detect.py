@@ -161,3 +161,27 @@ def test_annotated_names_are_the_input_names_deduplicated(capsys, model, tmp_pat
     ]
     assert main(args) == 0
     assert sorted(p.name for p in out_dir.iterdir()) == ["same-2.jpg", "same.jpg"]
+
+
+def test_annotated_pictures_are_coarse_outside_what_was_found(capsys, model, tmp_path):
+    """`--out` pictures get the stored evidence's privacy: outside the detections the
+    picture is pixelated (2 px blocks on a 640 px picture: `PrivacyConfig.scene_blocks`),
+    so a corner of pure noise comes out in even pairs of pixels; `--no-blur` keeps it."""
+    src = tmp_path / "noise"
+    src.mkdir()
+    noise = np.random.default_rng(0).integers(0, 255, (640, 640, 3), dtype=np.uint8)
+    cv2.imwrite(str(src / "n.png"), noise)
+
+    def corner_unevenness(out_dir):
+        code, _out, _err = run(
+            capsys, "detect", "--model", str(model), "--out", str(out_dir), *flags, str(src)
+        )
+        assert code == 0
+        corner = cv2.imread(str(out_dir / "n.jpg")).astype(int)[0:40, 580:640]
+        return np.abs(corner[0::2, 0::2] - corner[1::2, 1::2]).mean()  # within 2x2 blocks
+
+    flags = ()
+    coarse = corner_unevenness(tmp_path / "private")
+    flags = ("--no-blur",)
+    clear = corner_unevenness(tmp_path / "clear")
+    assert clear > 40 > 20 > coarse, (clear, coarse)  # JPEG evens noise out a little
