@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from siteguard.waiting import wait_until_set
 
@@ -82,10 +83,36 @@ def run_commission(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"error: zone {zone.id}: {exc}", file=sys.stderr)
             return 1
+    if config.evidence.blur_faces:
+        frame = _faces_pixelated(frame, config)
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), frame)
     print(f"reference view of {cam.id} ({frame.shape[1]}x{frame.shape[0]}) written to {out}")
     return 0
+
+
+def _faces_pixelated(frame: Any, config: Any) -> Any:
+    """The reference view as it is kept on the box: faces pixelated like stored evidence
+    (people, heads and hard hats down to the privacy score; the protection's structure is
+    compared outside the people anyway). Says so when people are in the view, which a
+    reference should show clear of them."""
+    from siteguard.models.registry import resolve_model
+    from siteguard.pipeline.detector import OnnxDetector
+    from siteguard.pipeline.privacy import detect_with_candidates, obscure_faces
+    from siteguard.pipeline.taxonomy import default_taxonomy
+
+    detector = OnnxDetector(resolve_model(config.model), provider=config.provider)
+    [(dets, candidates)] = detect_with_candidates(
+        detector, [frame], config.evidence.privacy.min_score
+    )
+    people = int((dets.class_id == default_taxonomy().id_of("person")).sum())
+    if people:
+        print(
+            f"warning: {people} person(s) in the view: their faces are pixelated in the "
+            "reference; commission again when the protection is in view without people",
+            file=sys.stderr,
+        )
+    return obscure_faces(frame.copy(), dets, candidates)
 
 
 def run(args: argparse.Namespace) -> int:

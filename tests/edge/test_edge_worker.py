@@ -439,3 +439,52 @@ def test_worker_serves_each_cameras_live_frame_and_names_its_heartbeat_period(
         with pytest.raises(ValueError, match="reserved"):
             store.save_snapshot(reserved, 0, np.zeros((8, 8, 3), np.uint8))
     assert not (worker.config.evidence.dir / "live").exists()
+
+
+@pytest.mark.parametrize("blur", [True, False])
+def test_commission_keeps_the_reference_with_faces_pixelated(tmp_path, capsys, blur):
+    """The reference view is kept on the box like stored evidence: with blur_faces (the
+    default) the workers' faces in it are pixelated, and the engineer is told people are
+    in a view that should show the protection clear of them; without it, kept as taken."""
+    from siteguard.cli import main
+    from tests.pipeline.test_protection import ZONE
+    from tests.support.paths import FIXTURES
+
+    photo = cv2.imread(str(FIXTURES / "images" / "hhw-000011.jpg"))  # workers, faces seen
+    h, w = photo.shape[:2]
+    clip = tmp_path / "view.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 10, (w, h))
+    for _ in range(15):
+        writer.write(photo)
+    writer.release()
+    cap = cv2.VideoCapture(str(clip))
+    frames = [cap.read()[1] for _ in range(11)]  # what commission keeps: after 10 skipped
+    cap.release()
+    cfg = tmp_path / "site.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "site_id": "s",
+                "evidence": {"blur_faces": blur},
+                "cameras": [
+                    {
+                        "id": "c",
+                        "url": str(clip),
+                        "reference_image": "ref.png",  # lossless: compared pixel for pixel
+                        "zones": [{"id": "z", "kind": "edge", "protected": True, "polygon": ZONE}],
+                    }
+                ],
+            }
+        )
+    )
+    assert main(["commission", "--config", str(cfg), "--camera", "c"]) == 0
+    kept = cv2.imread(str(tmp_path / "ref.png"))
+    cx, cy, bw, bh = (0.5638, 0.5660, 0.0495, 0.0903)  # a labelled head (the fixture's .txt)
+    face = (
+        slice(int((cy - bh / 4) * h), int((cy + bh / 2) * h)),
+        slice(int((cx - bw / 2) * w), int((cx + bw / 2) * w)),
+    )
+    assert np.array_equal(kept[face], frames[-1][face]) is (not blur)
+    assert ("person(s) in the view" in capsys.readouterr().err) is blur
+    if not blur:
+        assert np.array_equal(kept, frames[-1])
