@@ -87,7 +87,7 @@ def annotate(
     ``scene_blocks`` everything but the evidence (the detections, the violations, the
     ``evidence`` boxes and the ``evidence_polygons``: the zones the hazard is about) is
     coarsened (`privacy.pixelate_scene`)."""
-    out = image.copy()
+    out = as_bgr(image)
     if blur_faces:
         kept = [np.array(v.box, np.float32) for v in violations]
         if evidence is not None:
@@ -127,6 +127,15 @@ def annotate(
             fallback=violation_text(v.type, v.level, "en"),
         )
     return out
+
+
+def as_bgr(image: Image) -> Image:
+    """A 3-channel BGR copy of ``image``: grey and BGRA pictures are drawn on in colour."""
+    if image.ndim == 2 or image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image.copy()
 
 
 def _corners(box: npt.NDArray[np.float32]) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -308,3 +308,15 @@ def test_a_kept_polygon_stays_sharp_with_its_outline_and_the_rest_is_coarsened()
     assert np.array_equal(out[25:40, 150:175], image[25:40, 150:175])  # inside
     assert np.array_equal(out[20:24, 100:104], image[20:24, 100:104])  # its edge, grown
     assert not np.array_equal(out[150:180, 20:50], image[150:180, 20:50])  # outside
+
+
+@pytest.mark.parametrize("channels", [None, 1, 4])
+def test_grey_and_bgra_pictures_are_annotated_in_colour(channels):
+    """A grey (or BGRA) picture from a caller gets the same evidence as a colour one."""
+    person = default_taxonomy().id_of("person")
+    dets = Detections(np.array([[20, 10, 60, 90]]), np.array([0.9]), np.array([person]))
+    shape = (100, 120) if channels is None else (100, 120, channels)
+    image = np.random.default_rng(6).integers(0, 255, shape, dtype=np.uint8)
+    out = annotate(image, dets, scene_blocks=40)
+    assert out.shape == (100, 120, 3)
+    assert (out[10:12, 20:60] == (200, 160, 40)).all(axis=-1).any()  # the person's box
