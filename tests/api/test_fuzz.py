@@ -12,15 +12,10 @@ from schemathesis.checks import not_a_server_error
 from siteguard.api.access.keys import create_key
 from siteguard.api.app import create_app
 from siteguard.api.settings import ApiSettings, MqttIngestSettings
+from tests.support.api import sqlite_app
 
 _tmp = Path(tempfile.mkdtemp(prefix="siteguard-fuzz-"))
-APP = create_app(
-    ApiSettings(
-        database_url=f"sqlite:///{_tmp}/f.db",
-        mqtt=MqttIngestSettings(enabled=False),
-        data_dir=_tmp / "data",
-    )
-)
+APP = sqlite_app(_tmp, "f.db")
 with APP.state.services.sessions.begin() as _s:
     ADMIN = {"Authorization": f"Bearer {create_key(_s, 'fuzz', 'admin')}"}
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)

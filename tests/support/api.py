@@ -24,9 +24,10 @@ def api_client(app: Any, role: str = "admin", name: str | None = None, **scope: 
     return TestClient(app, headers={"Authorization": f"Bearer {key}"})
 
 
-def sqlite_app(tmp_path: Any, name: str = "api.db") -> Any:
+def sqlite_app(tmp_path: Any, name: str = "api.db", **settings: Any) -> Any:
     """The API on a fresh SQLite file under `tmp_path`, its files (proof photos, cached
-    evidence, snapshots) in `tmp_path`/data, without its MQTT consumer."""
+    evidence, snapshots) in `tmp_path`/data, without its MQTT consumer; other
+    `ApiSettings` as given."""
     from siteguard.api.app import create_app
     from siteguard.api.settings import ApiSettings, MqttIngestSettings
 
@@ -35,6 +36,7 @@ def sqlite_app(tmp_path: Any, name: str = "api.db") -> Any:
             database_url=f"sqlite:///{tmp_path}/{name}",
             mqtt=MqttIngestSettings(enabled=False),
             data_dir=tmp_path / "data",
+            **settings,
         )
     )
 

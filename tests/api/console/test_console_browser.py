@@ -14,11 +14,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
 from siteguard.api.notices.issue import issue_notice
 from siteguard.api.notices.measures import DeadlinePolicy
 from siteguard.api.platform.escalation import escalate_overdue
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.store.tables import ProjectRow
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.services import PhotoServer
@@ -355,13 +353,7 @@ def test_the_hazard_page_plays_the_edge_clip_in_a_real_browser(tmp_path, browser
     cap.release()
     evidence = store.save_snapshot("evt_clip_0001", 0, frames[-1])
     assert store.save_clip("evt_clip_0001", frames, 2.0) == store.clip_uri("evt_clip_0001")
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/c.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp_path / "data",
-        )
-    )
+    app = sqlite_app(tmp_path, "c.db")
     with app.state.services.sessions.begin() as s:
         s.add(
             ProjectRow(

@@ -19,15 +19,14 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import Principal, create_key
-from siteguard.api.app import create_app
 from siteguard.api.notices import workflow
 from siteguard.api.notices.proof import store_photos
 from siteguard.api.notices.queries import load_notice
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.store.tables import NoticeRow, ProjectRow
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.services import PhotoServer
 from tests.api.console.test_console_browser import click
+from tests.support.api import sqlite_app
 from tests.support.browser import chromium, served
 from tests.support.paths import FIXTURES, GOLDEN_START
 
@@ -41,13 +40,7 @@ SHOTS = Path(os.environ.get("SITEGUARD_SHOTS", "/tmp/shots-hazard"))
 @pytest.fixture
 def site(tmp_path):
     box = PhotoServer(PHOTOS)  # the site's edge box, serving the evidence pictures
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/c.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp_path / "data",
-        )
-    )
+    app = sqlite_app(tmp_path, "c.db")
     with app.state.services.sessions.begin() as s:
         s.add(
             ProjectRow(

@@ -16,14 +16,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
 from siteguard.api.notices.issue import issue_notice
 from siteguard.api.notices.measures import DeadlinePolicy
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.store.tables import NoticeRow, ProjectRow
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.services import PhotoServer
 from tests.api.console.test_console_browser import click, log_in
+from tests.support.api import sqlite_app
 from tests.support.browser import chromium, served, set_viewport
 from tests.support.paths import FIXTURES, GOLDEN_START
 
@@ -37,13 +36,7 @@ def site(tmp_path):
     """A project with two no-helmet hazards (evidence on its edge box) on one notice
     issued two days ago with a 5-day deadline: 3 days and some hours left."""
     box = PhotoServer(PHOTOS)
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/c.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp_path / "data",
-        )
-    )
+    app = sqlite_app(tmp_path, "c.db")
     sessions = app.state.services.sessions
     now = datetime.now(UTC)
     with sessions.begin() as s:

@@ -25,14 +25,12 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.sites.cameras import site_cameras
 from siteguard.api.store.tables import ProjectRow
 from siteguard.contract.events import HazardEvent
 from siteguard.demo.services import PhotoServer
 from tests.api.console.test_console_browser import click
-from tests.support.api import api_client
+from tests.support.api import api_client, sqlite_app
 from tests.support.browser import chromium, served
 from tests.support.paths import FIXTURES, GOLDEN_START
 
@@ -58,13 +56,7 @@ def site(tmp_path):
     shutil.copy(PHOTOS / "hhw-000011.jpg", box_dir / "live" / "cam-1.jpg")
     shutil.copy(PHOTOS / "css-2270.jpg", box_dir / "evt.jpg")
     box = PhotoServer(box_dir)
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/c.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp_path / "data",
-        )
-    )
+    app = sqlite_app(tmp_path, "c.db")
     with app.state.services.sessions.begin() as s:
         s.add(
             ProjectRow(

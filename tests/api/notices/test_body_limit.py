@@ -12,9 +12,7 @@ import httpx
 import numpy as np
 from fastapi.testclient import TestClient
 
-from siteguard.api.app import create_app
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
-from tests.support.api import api_client
+from tests.support.api import api_client, sqlite_app
 from tests.support.browser import served
 from tests.support.paths import GOLDEN_START
 
@@ -23,14 +21,7 @@ EVENT = json.loads(GOLDEN_START.read_text())
 
 
 def make_app(tmp_path, **settings):
-    return create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/api.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp_path / "data",
-            **settings,
-        )
-    )
+    return sqlite_app(tmp_path, "api.db", **settings)
 
 
 class Body:

@@ -12,15 +12,14 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from siteguard.api.access.keys import Principal, create_key
-from siteguard.api.app import create_app
 from siteguard.api.errors import Invalid
 from siteguard.api.notices.issue import issue_notice
 from siteguard.api.notices.listing import NoticeFilter, notice_rows, page_of
 from siteguard.api.notices.measures import DeadlinePolicy
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
 from siteguard.api.store.clock import now_naive
 from siteguard.api.store.tables import ProjectRow
 from siteguard.contract.events import HazardEvent
+from tests.support.api import sqlite_app
 from tests.support.paths import GOLDEN_START
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -29,13 +28,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("listing")
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp}/l.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp / "d",
-        )
-    )
+    app = sqlite_app(tmp, "l.db")
     sessions = app.state.services.sessions
     with sessions.begin() as s:
         for sid, name in (("nb-001", "南湖花园"), ("xc-002", "西城广场")):

@@ -19,11 +19,9 @@ from fastapi.testclient import TestClient
 
 from siteguard.api.access.keys import create_key
 from siteguard.api.access.sessions import SESSION_COOKIE, open_session, session_principal
-from siteguard.api.app import create_app
 from siteguard.api.documents.pictures import picture_size
 from siteguard.api.errors import Invalid
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
-from tests.support.api import api_client
+from tests.support.api import api_client, sqlite_app
 from tests.support.browser import served
 from tests.support.paths import GOLDEN_START
 
@@ -56,14 +54,7 @@ HUGE_PNG = png(30000, 30000, pixels=b"\x00" * 64)  # 30000x30000 declared, ~100 
 
 
 def make_world(tmp_path, **settings):
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/api.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp_path / "data",
-            **settings,
-        )
-    )
+    app = sqlite_app(tmp_path, "api.db", **settings)
     admin = api_client(app)
     contractor = api_client(app, "contractor", "承包商甲", sites=["futian-0001"])
     inspector = api_client(app, "inspector", insurer="保险A")

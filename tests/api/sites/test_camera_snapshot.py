@@ -8,9 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from siteguard.api.access.keys import create_key
-from siteguard.api.app import create_app
-from siteguard.api.settings import ApiSettings, MqttIngestSettings
-from tests.support.api import api_client
+from tests.support.api import api_client, sqlite_app
 from tests.support.paths import FIXTURES
 
 JPEG = (FIXTURES / "images" / "hhw-000011.jpg").read_bytes()
@@ -60,13 +58,7 @@ def box():
 
 @pytest.fixture
 def app(tmp_path, box):
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{tmp_path}/a.db",
-            mqtt=MqttIngestSettings(enabled=False),
-            data_dir=tmp_path / "data",
-        )
-    )
+    app = sqlite_app(tmp_path, "a.db")
     admin = api_client(app)
     base = f"{box.url}/evidence/"
     assert admin.put(
