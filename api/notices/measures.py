@@ -8,7 +8,7 @@ deadlines by level are configuration (`DeadlinePolicy`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,13 +57,26 @@ MEASURES: dict[str, Measure] = {
 
 
 class DeadlinePolicy(BaseModel):
-    """整改时限: days after issue, the deadline being the end of that day in China time."""
+    """整改时限: days after issue, the deadline being the end of that day in China time,
+    and never sooner than `min_hours` after issue (a major hazard issued at 23:16 is not
+    due at 23:59 the same evening, but at the end of the next day)."""
 
     model_config = ConfigDict(extra="forbid")
     major_days: int = Field(0, ge=0, description="0 = the same day")
     general_days: int = Field(3, ge=0)
+    min_hours: float = Field(
+        4,
+        ge=0,
+        le=72,
+        description="At least this long to rectify: a deadline sooner after issue moves "
+        "to the end of the next day",
+    )
 
     def deadline(self, level: str, issued_at: datetime) -> datetime:
         days = self.major_days if level == "major" else self.general_days
-        local = issued_at.astimezone(CHINA).date() + timedelta(days=days)
-        return datetime.combine(local, time(23, 59, 59), CHINA)
+        at = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=UTC)  # naive: UTC
+        local = at.astimezone(CHINA).date() + timedelta(days=days)
+        due = datetime.combine(local, time(23, 59, 59), CHINA)
+        while due - at < timedelta(hours=self.min_hours):
+            due += timedelta(days=1)
+        return due

@@ -85,6 +85,19 @@ def test_deadlines_are_end_of_day_china_time_by_level():
     assert p.deadline("general", issued).isoformat() == "2026-10-09T23:59:59+08:00"
 
 
+def test_a_deadline_leaves_at_least_the_minimum_time_to_rectify():
+    """A major hazard issued at 23:16 China time is due at the end of the next day, not in
+    43 minutes; one issued at 19:00 keeps its same-day deadline (about 5 hours)."""
+    p = DeadlinePolicy(major_days=0, min_hours=4)
+    late = datetime(2026, 12, 2, 15, 16, tzinfo=UTC)  # 23:16 on 2 Dec in China
+    assert p.deadline("major", late).isoformat() == "2026-12-03T23:59:59+08:00"
+    evening = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)  # 19:00 in China
+    assert p.deadline("major", evening).isoformat() == "2026-12-02T23:59:59+08:00"
+    assert DeadlinePolicy(min_hours=0).deadline("major", late).isoformat() == (
+        "2026-12-02T23:59:59+08:00"
+    )
+
+
 def test_notice_batches_open_hazards_with_measures_deadlines_and_parties(client):
     seed_two_hazards(client)
     r = client.post("/api/v1/projects/futian-0001/notices")
