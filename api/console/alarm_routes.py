@@ -79,6 +79,8 @@ def _filter(
     since: str,
     until: str,
 ) -> AlertFilter:
+    if site and "/" in camera and not camera.startswith(f"{site}/"):
+        camera = ""  # the project was changed after a camera of another one was chosen
     return AlertFilter(
         site,
         hazard_type,

@@ -112,6 +112,7 @@ def zones_page(
         project = check_site(s, who, site_id)
         cams = {c["camera_id"]: c for c in site_cameras(s, site_id, settings.cameras)}
         evidence = latest_frame(s, site_id, camera_id)
+        places = place_names(s, [site_id])
     cam = cams.get(camera_id, {})
     status = cam.get("status") or {}
     offline = status.get("state") == "offline"
@@ -129,6 +130,8 @@ def zones_page(
         csrf,
         site_id=site_id,
         camera_id=camera_id,
+        site_name=places.project(site_id),
+        camera_name=places.camera(site_id, camera_id),
         pictures=pictures,
         offline=offline,
         no_picture_note=t("zone_offline_none") if offline else "",

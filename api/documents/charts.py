@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 from markupsafe import Markup
 
@@ -17,7 +18,7 @@ def bar_chart(data: dict[str, float], title: str = "", width: int = 480, bar_h: 
     """Horizontal bars, one per key, labelled with its value."""
     if not data:
         return Markup(f'<p class="empty">{escape(title)}: —</p>')
-    label_w, pad = 150, 6
+    label_w, pad = _label_width(data, width), 6
     top = 22 if title else 4
     height = top + len(data) * (bar_h + pad) + 4
     peak = max(max(data.values()), 1e-9)
@@ -217,7 +218,7 @@ def stacked_bar_chart(
     `legend` (series -> label) under the title."""
     if not data:
         return Markup(f'<p class="empty">{escape(title)}: —</p>')
-    label_w, pad = 150, 6
+    label_w, pad = _label_width(data, width), 6
     top = (22 if title else 4) + (20 if legend else 0)
     height = top + len(data) * (bar_h + pad) + 4
     totals = {k: sum(v.get(s, 0) for s in colours) for k, v in data.items()}
@@ -258,6 +259,13 @@ def stacked_bar_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _label_width(data: dict[str, Any], width: int, font: float = 12) -> int:
+    """The bars' label column: as wide as the longest label (150 px at least, as before),
+    at most half the chart, so "unprotected edge or opening" is not cut to its end."""
+    longest = max((text_width(str(k), font) for k in data), default=0.0)
+    return int(min(width / 2, max(150.0, longest + 12)))
 
 
 def _anchor(i: int, n: int) -> str:

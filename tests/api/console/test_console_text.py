@@ -117,3 +117,6 @@ def test_cards_name_the_project_and_camera_not_their_ids(app_with_notice):
     assert "北门塔吊（cam-north）" in notice  # the printed location: the name and the id
     history = visible_text(notice.split('id="history"')[1])
     assert "下发整改通知" in history and "已签发" in history  # the first step, 下发
+    zones = c.get("/console/sites/futian-0001/cameras/cam-north/zones").text
+    title = visible_text(zones.split("<h1", 1)[1].split("</h1>", 1)[0])
+    assert "福田项目 / 北门塔吊" in title and "futian-0001" not in title

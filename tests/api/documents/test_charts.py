@@ -53,3 +53,21 @@ def test_a_wide_chart_shows_every_label():
     points = [(m, 1.0) for m in MONTHS]
     found = labels(str(line_chart(points, width=900)))
     assert [t for _x, _a, t in found] == MONTHS
+
+
+def test_bar_labels_get_the_room_they_need():
+    """A long English hazard name is not cut at the chart's left edge: the bars start
+    after the widest label (the label ends 6 px before them, right-aligned)."""
+    import re
+
+    from siteguard.api.documents.charts import bar_chart, stacked_bar_chart, text_width
+
+    label = "unprotected edge or opening"
+    for svg in (
+        bar_chart({label: 3, "no helmet": 5}),
+        stacked_bar_chart({label: {"a": 1}, "no helmet": {"a": 2}}, {"a": "#000"}),
+    ):
+        start = float(re.search(r'<rect x="([\d.]+)" y="\d+" width', str(svg)).group(1))
+        assert start - 6 >= text_width(label, 12), start
+    short = bar_chart({"未佩戴安全帽": 1})
+    assert '<rect x="150"' in str(short)  # short labels keep the usual column
