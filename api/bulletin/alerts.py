@@ -127,9 +127,14 @@ class AlertFilter:
                 try:
                     date.fromisoformat(day)
                 except ValueError:
-                    raise Invalid(f"{name}: not a date: {day!r} (YYYY-MM-DD)") from None
+                    raise Invalid(
+                        f"{name}: not a date: {day!r} (YYYY-MM-DD)", f"日期无效：{day}（年-月-日）"
+                    ) from None
         if self.since and self.until and self.since > self.until:
-            raise Invalid(f"since {self.since} is after until {self.until}")
+            raise Invalid(
+                f"since {self.since} is after until {self.until}",
+                f"起始日期 {self.since} 晚于截止日期 {self.until}",
+            )
 
     def query(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v}

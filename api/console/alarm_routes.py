@@ -95,6 +95,7 @@ def _filter(
 
 
 def query_filter(
+    request: Request,
     site: Pick = "",
     hazard_type: Pick = "",
     level: Pick = "",
@@ -105,8 +106,14 @@ def query_filter(
     since: Day = "",
     until: Day = "",
 ) -> AlertFilter:
-    """The page's filters from its query string."""
-    return _filter(site, hazard_type, level, escalated, read, camera, status, since, until)
+    """The page's filters from its query string. Days that cannot be used (a range that
+    ends before it starts) are dropped and the page says why (`request.state`), so the
+    reader keeps the alarm centre and the other filters instead of an error page."""
+    try:
+        return _filter(site, hazard_type, level, escalated, read, camera, status, since, until)
+    except Invalid as exc:
+        request.state.filter_error = exc
+        return _filter(site, hazard_type, level, escalated, read, camera, status, "", "")
 
 
 def form_filter(
@@ -163,6 +170,10 @@ def camera_labels(values: dict[str, int], places: PlaceNames) -> dict[str, str]:
     }
 
 
+def _said(exc: DomainError | None, request: Request) -> str:
+    return "" if exc is None else exc.said_in(lang_of(request))
+
+
 def _names(request: Request) -> dict[str, str]:
     lang = lang_of(request)
     return {t.value: hazard_name(t.value, lang) for t in HazardType}
@@ -210,6 +221,7 @@ def alerts_page(
         names=names,
         today=local_now.date().isoformat(),
         can_supervise=_supervises(who),
+        error=_said(getattr(request.state, "filter_error", None), request),
     )
 
 
