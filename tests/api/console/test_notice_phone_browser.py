@@ -149,6 +149,9 @@ def test_a_contractor_answers_each_item_on_a_phone_and_the_closed_notice_shows_b
         answer(b, 1, "一号门岗已补发安全帽", PHOTOS / "hhw-000051.jpg")
         assert b.find_element(By.ID, "item-status-1").text == "已回复"
         assert b.find_element(By.ID, "item-status-2").text == "整改中"
+        # the answered item waits for the re-inspection: no countdown; the other counts down
+        assert not b.find_elements(By.ID, "item-countdown-1")
+        assert "剩余" in b.find_element(By.ID, "item-countdown-2").text
         assert b.find_element(By.ID, "notice-status").text == "整改中"  # not yet submitted
         assert "已回复 1/2 项" in b.find_element(By.ID, "answered").text
         answer(b, 2, "二号塔吊班组完成安全教育", PHOTOS / "css-2270.jpg")
