@@ -101,7 +101,9 @@ def _faces_pixelated(frame: Any, config: Any) -> Any:
     from siteguard.pipeline.privacy import detect_with_candidates, obscure_faces
     from siteguard.pipeline.taxonomy import default_taxonomy
 
-    detector = OnnxDetector(resolve_model(config.model), provider=config.provider)
+    detector = OnnxDetector(
+        resolve_model(config.model), provider=config.provider, threads=config.threads
+    )
     [(dets, candidates)] = detect_with_candidates(
         detector, [frame], config.evidence.privacy.min_score
     )

@@ -4,6 +4,7 @@ thread per camera; the detector is the worker's, shared."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -209,8 +210,8 @@ class CameraRunner:
         frame. Returns the picture's URI (None: not stored)."""
         store, cfg = self.worker.evidence, self.worker.config.evidence
         blur, lang = cfg.blur_faces, cfg.labels
-        found: list[Any] = []
 
+        @functools.cache
         def seen() -> Any:
             """The privacy candidates with, once, what a search on tiles adds: the far
             people and heads the whole frame shrinks to a few pixels (stored pictures
@@ -218,16 +219,14 @@ class CameraRunner:
             for a substream camera, else here."""
             if candidates is None or cfg.privacy.still_tiles < 2:
                 return candidates
-            if not found:
-                small = small_faces(
-                    self.detector,
-                    frame.image,
-                    cfg.privacy.still_tiles,
-                    cfg.privacy.min_score,
-                    lock=self.worker.detector_lock,  # a tile at a time: others go between
-                )
-                found.append(Detections.concat([candidates, small]))
-            return found[0]
+            small = small_faces(
+                self.detector,
+                frame.image,
+                cfg.privacy.still_tiles,
+                cfg.privacy.min_score,
+                lock=self.worker.detector_lock,  # a tile at a time: others go between
+            )
+            return Detections.concat([candidates, small])
 
         def kept(image: Any) -> dict[str, Any]:
             return self._evidence_kept(image, ev.zones)

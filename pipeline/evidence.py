@@ -77,28 +77,19 @@ def annotate(
     lang: LabelLang = "zh",
     painter: LabelPainter | None = None,
     scene_blocks: int = 0,
-    evidence: npt.NDArray[np.float32] | None = None,
     evidence_polygons: Sequence[npt.NDArray[np.float32]] = (),
 ) -> Image:
     """A copy of ``image`` with the detections drawn and violations in red, labelled in
     ``lang`` (English when the label font is missing). With ``blur_faces`` the faces of
     ``dets`` and of the privacy ``candidates`` (`privacy.detect_with_candidates`: people
     and heads seen below the operating thresholds) are pixelated first, and with
-    ``scene_blocks`` everything but the evidence (the detections, the violations, the
-    ``evidence`` boxes and the ``evidence_polygons``: the zones the hazard is about) is
+    ``scene_blocks`` everything but the evidence (the detections, a violation's box being
+    its detection's, and the ``evidence_polygons``: the zones the hazard is about) is
     coarsened (`privacy.pixelate_scene`)."""
     out = as_bgr(image)
     if blur_faces:
-        kept = [np.array(v.box, np.float32) for v in violations]
-        if evidence is not None:
-            kept += list(np.asarray(evidence, np.float32).reshape(-1, 4))
         obscure_faces(
-            out,
-            dets,
-            candidates,
-            scene_blocks=scene_blocks,
-            evidence=np.array(kept, np.float32).reshape(-1, 4),
-            evidence_polygons=evidence_polygons,
+            out, dets, candidates, scene_blocks=scene_blocks, evidence_polygons=evidence_polygons
         )
     paint = painter or label_painter()
     thick = max(1, round(max(out.shape[:2]) / 400))

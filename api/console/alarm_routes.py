@@ -170,10 +170,6 @@ def camera_labels(values: dict[str, int], places: PlaceNames) -> dict[str, str]:
     }
 
 
-def _said(exc: DomainError | None, request: Request) -> str:
-    return "" if exc is None else exc.said_in(lang_of(request))
-
-
 def _names(request: Request) -> dict[str, str]:
     lang = lang_of(request)
     return {t.value: hazard_name(t.value, lang) for t in HazardType}
@@ -192,6 +188,7 @@ def alerts_page(
         projects = visible_projects(s, who)
         places = place_names(s, [pr.site_id for pr in projects])
     names = _names(request)
+    problem = getattr(request.state, "filter_error", None)  # days query_filter dropped
     local_now = datetime.now(CHINA)  # bulletins are China-time months
     last_month = (local_now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     query = f.query()
@@ -221,7 +218,7 @@ def alerts_page(
         names=names,
         today=local_now.date().isoformat(),
         can_supervise=_supervises(who),
-        error=_said(getattr(request.state, "filter_error", None), request),
+        error=problem.said_in(lang_of(request)) if problem else "",
     )
 
 

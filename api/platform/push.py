@@ -188,9 +188,6 @@ class Pusher(OutboxDeliverer):
             self.periodic()
         super()._round()
 
-    def _round_failed(self, exc: Exception) -> None:
-        log.exception("push loop failed; retrying")
-
     def deliver_due(self, limit: int = 100) -> int:
         """Each site's queue in creation order (`OutboxDeliverer.deliver_due`); nothing
         without a platform URL."""
