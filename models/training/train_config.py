@@ -47,6 +47,13 @@ class TrainConfig(BaseModel):
     lr0: float | None = Field(None, gt=0, description="initial learning rate (not with 'auto')")
     warmup_epochs: float | None = Field(None, ge=0)
     augment: dict[str, Any] = Field(default_factory=dict)
+    oversample: dict[str, int] = Field(
+        default_factory=dict,
+        description="repeat training images: 'source' (every image of that source) or "
+        "'source/class' (its images with at least one box of that class) -> how many times "
+        "each is seen per epoch; the largest matching factor counts (validation and test "
+        "are untouched)",
+    )
     thresholds: TrainThresholds = Field(default_factory=TrainThresholds)
 
     @model_validator(mode="after")

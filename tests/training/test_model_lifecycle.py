@@ -91,6 +91,7 @@ def test_train_export_quantize_evaluate_detect(tmp_path, capsys):
                 "workers": 0,
                 "cache": False,
                 "augment": {"mosaic": 0.0},
+                "oversample": {"toy/head": 2},  # ultralytics trains from the repeated list
                 "thresholds": {"conf": 0.01, "iou": 0.5},
             }
         )
@@ -114,6 +115,9 @@ def test_train_export_quantize_evaluate_detect(tmp_path, capsys):
     )
     weights = runs / "tiny-ppe" / "weights" / "best.pt"
     assert weights.exists()
+    listed = (runs / "tiny-ppe" / "data" / "train.txt").read_text().split()
+    assert len(listed) > len(set(listed))  # images with a bare head are listed twice
+    assert "oversampled training list" in capsys.readouterr().out
 
     out = tmp_path / "models"
     assert (
