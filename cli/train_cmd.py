@@ -206,11 +206,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_quantize(args: argparse.Namespace) -> int:
     from siteguard.models.training.quantize import quantize_int8
-    from siteguard.pipeline.sources import IMAGE_SUFFIXES
+    from siteguard.pipeline.sources import folder_images
 
-    images = sorted(p for p in args.calib.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[
-        : args.count
-    ]
+    images = list(folder_images(args.calib))[: args.count]
     if not images:
         print(f"error: no calibration images in {args.calib}")
         return 2
@@ -297,11 +295,9 @@ def run_pseudo(args: argparse.Namespace) -> int:
     if _training_extras_missing():
         return 2
     from siteguard.models.training.pseudo_label import pseudo_label_persons
-    from siteguard.pipeline.sources import IMAGE_SUFFIXES
+    from siteguard.pipeline.sources import folder_images
 
-    images = sorted(
-        p for d in args.images for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-    )
+    images = sorted(p for d in args.images for p in folder_images(d))
     progress = Progress(len(images) * (2 if args.with_pose else 1), "pseudo-label")
     n = pseudo_label_persons(
         images,
@@ -321,12 +317,12 @@ def run_recover(args: argparse.Namespace) -> int:
     if _training_extras_missing():
         return 2
     from siteguard.models.training.recover import recover_checkpoint
-    from siteguard.pipeline.sources import IMAGE_SUFFIXES
+    from siteguard.pipeline.sources import folder_images
 
     if not args.model.is_file():
         print(f"error: {args.model}: no such model file")
         return 2
-    images = sorted(p for p in args.calib.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    images = list(folder_images(args.calib))
     if not images:
         print(f"error: no images in {args.calib}")
         return 2

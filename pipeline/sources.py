@@ -29,7 +29,7 @@ def count_frames(path: str) -> int:
     """How many frames `iter_frames(path)` will yield (approximately, for video)."""
     p = Path(path)
     if p.is_dir():
-        return sum(1 for _ in _folder_images(p))
+        return sum(1 for _ in folder_images(p))
     if p.suffix.lower() in VIDEO_SUFFIXES:
         cap = cv2.VideoCapture(str(p))
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
@@ -45,7 +45,7 @@ def iter_frames(path: str, every: int = 1) -> Iterator[VideoFrame]:
         yield VideoFrame(path, None, None, None, f"{path}: no such file or folder")
     elif p.is_dir():
         found = False
-        for img in _folder_images(p):
+        for img in folder_images(p):
             found = True
             yield _read_image(str(img))
         if not found:
@@ -56,7 +56,8 @@ def iter_frames(path: str, every: int = 1) -> Iterator[VideoFrame]:
         yield _read_image(path)
 
 
-def _folder_images(folder: Path) -> Iterator[Path]:
+def folder_images(folder: Path) -> Iterator[Path]:
+    """Every image file under ``folder``, at any depth, in path order."""
     return (
         f for f in sorted(folder.rglob("*")) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
     )

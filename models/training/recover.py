@@ -3,10 +3,10 @@
 A new checkout has the shipped ONNX files but not the ``runs/`` that made them (ignored,
 and lost with the machine). ultralytics' export fuses each convolution with its batch norm,
 so the ONNX file holds one weight and one bias per ``Conv`` block. We rebuild the
-architecture named by the model card, copy every fused weight in, and give each batch norm
-parameters that reproduce the fused convolution *exactly* in eval mode while carrying real
-statistics for training: over a few calibration images, the convolution's raw output has
-per-channel mean m and variance v; with running_mean = m, running_var = v,
+architecture (YOLOv8, its size told by the stem's width), copy every fused weight in, and
+give each batch norm parameters that reproduce the fused convolution *exactly* in eval
+mode while carrying real statistics for training: over a few calibration images, the
+convolution's raw output has per-channel mean m and variance v; with running_mean = m, running_var = v,
 gamma = sqrt(v + eps) and beta = bias + m,
 
     gamma * (y - m) / sqrt(v + eps) + beta = y + bias,
@@ -57,18 +57,15 @@ def architecture(onnx_path: Path, weights: dict[str, np.ndarray]) -> str:
 
 
 def _blob(paths: Sequence[Path], size: int) -> np.ndarray:
-    """Images as the detector feeds them: letterboxed, RGB, (B, 3, H, W) in [0, 1]."""
+    """Images as the detector feeds them (`pipeline.letterbox.preprocess`)."""
     import cv2
 
-    from siteguard.pipeline.letterbox import letterbox, to_blob
+    from siteguard.pipeline.letterbox import preprocess
 
-    batch = []
-    for p in paths:
-        image = cv2.imread(str(p))
-        if image is None:
-            raise ValueError(f"{p}: not a readable image")
-        batch.append(letterbox(image, (size, size))[0])
-    return np.ascontiguousarray(to_blob(batch))
+    images = [cv2.imread(str(p)) for p in paths]
+    if unreadable := [str(p) for p, image in zip(paths, images, strict=True) if image is None]:
+        raise ValueError(f"not readable images: {', '.join(unreadable)}")
+    return np.ascontiguousarray(preprocess(images, (size, size))[0])
 
 
 def recover_checkpoint(

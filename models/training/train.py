@@ -24,6 +24,7 @@ def train(
         model.train(resume=True)
         return Path(model.trainer.save_dir)
     arch = config.resolve_model()
+    run_dir = Path(project) / (config.run or config.name)
     if (weights := config.resolve_pretrained()) is not None:
         # another task's weights (e.g. YOLO11n-pose) as a detector of this data's classes
         import yaml
@@ -31,14 +32,13 @@ def train(
         from siteguard.models.training.start import detector_start
 
         nc = len(yaml.safe_load(Path(data_yaml).read_text("utf-8"))["names"])
-        start = Path(project) / (config.run or config.name) / "start.pt"
+        start = run_dir / "start.pt"
         start.parent.mkdir(parents=True, exist_ok=True)
         print(detector_start(Path(weights), start, nc, arch), flush=True)
         arch = str(start)
     if config.oversample:
         from siteguard.models.training.oversample import oversampled_data
 
-        run_dir = Path(project) / (config.run or config.name)
         data_yaml, summary = oversampled_data(data_yaml, config.oversample, run_dir / "data")
         print(summary, flush=True)
     model = YOLO(arch)
