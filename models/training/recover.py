@@ -6,8 +6,8 @@ so the ONNX file holds one weight and one bias per ``Conv`` block. We rebuild th
 architecture (YOLOv8, its size told by the stem's width), copy every fused weight in, and
 give each batch norm parameters that reproduce the fused convolution *exactly* in eval
 mode while carrying real statistics for training: over a few calibration images, the
-convolution's raw output has per-channel mean m and variance v; with running_mean = m, running_var = v,
-gamma = sqrt(v + eps) and beta = bias + m,
+convolution's raw output has per-channel mean m and variance v; with running_mean = m,
+running_var = v, gamma = sqrt(v + eps) and beta = bias + m,
 
     gamma * (y - m) / sqrt(v + eps) + beta = y + bias,
 
